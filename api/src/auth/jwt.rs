@@ -1,0 +1,265 @@
+//! Access tokens: signing keys, the JWKS, and verification that pins the algorithm and checks
+//! signature, `typ`, `iss`, `aud`, `exp` and `nbf` against the application's clock.
+
+use aws_lc_rs::encoding::AsDer;
+use base64::Engine;
+use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+/// The header `typ` of our access tokens (RFC 9068).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+/// Clock skew tolerated for `exp` and `nbf`.
+pub const LEEWAY_SECS: i64 = 30;
+
+/// The claims of a user or service access token.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Claims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub nbf: i64,
+    pub jti: String,
+    /// The site id.
+    pub tid: String,
+    /// Users only; a service token has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    /// The refresh family (session) the token came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_setup_required: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// One key pair: signs (if current) and verifies.
+pub struct SigningKey {
+    pub kid: String,
+    pub alg: Algorithm,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    pub jwk: Jwk,
+}
+
+impl SigningKey {
+    /// RSA (≥ 2048 bits → RS256) or P-256 (→ ES256), PKCS#1/SEC1/PKCS#8 PEM.
+    pub fn from_pem(pem: &str) -> anyhow::Result<Self> {
+        let (alg, encoding) = if pem.contains("BEGIN RSA PRIVATE KEY") {
+            (Algorithm::RS256, EncodingKey::from_rsa_pem(pem.as_bytes())?)
+        } else if pem.contains("BEGIN EC PRIVATE KEY") {
+            (Algorithm::ES256, EncodingKey::from_ec_pem(pem.as_bytes())?)
+        } else {
+            match EncodingKey::from_rsa_pem(pem.as_bytes()) {
+                Ok(key) => (Algorithm::RS256, key),
+                Err(_) => (Algorithm::ES256, EncodingKey::from_ec_pem(pem.as_bytes())?),
+            }
+        };
+        let mut jwk = Jwk::from_encoding_key(&encoding, alg)
+            .map_err(|e| anyhow::anyhow!("not an RSA or P-256 private key: {e}"))?;
+        if let jsonwebtoken::jwk::AlgorithmParameters::RSA(rsa) = &jwk.algorithm {
+            let bits = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&rsa.n)?.len() * 8;
+            anyhow::ensure!(bits >= 2048, "RSA keys must have at least 2048 bits (this one has {bits})");
+        }
+        let kid = jwk.thumbprint(ThumbprintHash::SHA256);
+        jwk.common.key_id = Some(kid.clone());
+        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        jwk.common.key_algorithm = Some(match alg {
+            Algorithm::ES256 => KeyAlgorithm::ES256,
+            _ => KeyAlgorithm::RS256,
+        });
+        let decoding = DecodingKey::from_jwk(&jwk)?;
+        Ok(Self { kid, alg, encoding, decoding, jwk })
+    }
+}
+
+/// The current signing key and the previous ones still accepted and published.
+pub struct KeySet {
+    pub current: SigningKey,
+    pub previous: Vec<SigningKey>,
+    issuer: String,
+    audience: String,
+}
+
+/// Why a token was refused. Callers answer all of them the same way (401 `unauthenticated`).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("malformed token")]
+    Malformed,
+    #[error("wrong type")]
+    WrongType,
+    #[error("unknown key")]
+    UnknownKey,
+    #[error("bad signature or claims: {0}")]
+    Invalid(String),
+    #[error("expired")]
+    Expired,
+    #[error("not yet valid")]
+    NotYetValid,
+}
+
+impl KeySet {
+    pub fn new(current_pem: &str, previous_pems: &[&str], issuer: String, audience: String) -> anyhow::Result<Self> {
+        Ok(Self {
+            current: SigningKey::from_pem(current_pem)?,
+            previous: previous_pems.iter().map(|p| SigningKey::from_pem(p)).collect::<anyhow::Result<_>>()?,
+            issuer,
+            audience,
+        })
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    pub fn sign(&self, claims: &Claims) -> anyhow::Result<String> {
+        let mut header = Header::new(self.current.alg);
+        header.kid = Some(self.current.kid.clone());
+        header.typ = Some(ACCESS_TOKEN_TYP.to_string());
+        Ok(jsonwebtoken::encode(&header, claims, &self.current.encoding)?)
+    }
+
+    /// The JWK Set: current key first, then the previous ones.
+    pub fn jwks(&self) -> JwkSet {
+        JwkSet { keys: std::iter::once(&self.current).chain(&self.previous).map(|k| k.jwk.clone()).collect() }
+    }
+
+    /// Verifies a token at Unix time `now`. The algorithm comes from our key, never from the
+    /// token: `alg: none` or an HMAC token signed with the public key cannot pass.
+    pub fn verify(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
+            return Err(TokenError::WrongType);
+        }
+        let kid = header.kid.ok_or(TokenError::UnknownKey)?;
+        let key = std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|k| k.kid == kid)
+            .ok_or(TokenError::UnknownKey)?;
+        if header.alg != key.alg {
+            return Err(TokenError::Invalid("algorithm does not match the key".into()));
+        }
+        let mut validation = Validation::new(key.alg);
+        validation.algorithms = vec![key.alg];
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        // Time is checked below against the application's clock, not jsonwebtoken's.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.required_spec_claims =
+            ["exp", "nbf", "iat", "iss", "aud", "sub"].iter().map(|s| s.to_string()).collect();
+        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)
+            .map_err(|e| TokenError::Invalid(e.to_string()))?;
+        let claims = data.claims;
+        if claims.exp <= now - LEEWAY_SECS {
+            return Err(TokenError::Expired);
+        }
+        if claims.nbf > now + LEEWAY_SECS {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(claims)
+    }
+}
+
+/// A new 2048-bit RSA key as PKCS#8 PEM (the generated default for the embedded database).
+pub fn generate_rsa_pem() -> anyhow::Result<String> {
+    let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+        .map_err(|_| anyhow::anyhow!("RSA key generation failed"))?;
+    let der = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&key)
+        .map_err(|_| anyhow::anyhow!("RSA key encoding failed"))?;
+    Ok(pem_encode("PRIVATE KEY", der.as_ref()))
+}
+
+/// A new P-256 key as PKCS#8 PEM (for ES256).
+pub fn generate_p256_pem() -> anyhow::Result<String> {
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let doc = aws_lc_rs::signature::EcdsaKeyPair::generate_pkcs8(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        &rng,
+    )
+    .map_err(|_| anyhow::anyhow!("P-256 key generation failed"))?;
+    Ok(pem_encode("PRIVATE KEY", doc.as_ref()))
+}
+
+fn pem_encode(label: &str, der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(now: i64) -> Claims {
+        Claims {
+            iss: "http://127.0.0.1:1".into(),
+            sub: "u".into(),
+            aud: "cloudcx".into(),
+            exp: now + 900,
+            iat: now,
+            nbf: now,
+            jti: "j".into(),
+            tid: "t".into(),
+            role: Some("agent".into()),
+            auth_time: Some(now),
+            amr: vec!["pwd".into()],
+            acr: Some("aal1".into()),
+            sid: None,
+            mfa_setup_required: None,
+            client_id: None,
+            scope: None,
+        }
+    }
+
+    #[test]
+    fn rs256_and_es256_keys_sign_and_verify_with_thumbprint_kids() {
+        for pem in [generate_rsa_pem().expect("rsa"), generate_p256_pem().expect("ec")] {
+            let keys = KeySet::new(&pem, &[], "http://127.0.0.1:1".into(), "cloudcx".into()).expect("keys");
+            let token = keys.sign(&claims(1_000_000)).expect("sign");
+            assert_eq!(keys.verify(&token, 1_000_000).expect("verify"), claims(1_000_000));
+            assert_eq!(keys.current.kid.len(), 43, "base64url SHA-256 thumbprint");
+            assert_eq!(keys.verify(&token, 1_000_000 + 900 + LEEWAY_SECS), Err(TokenError::Expired));
+            assert_eq!(keys.verify(&token, 1_000_000 - 3600), Err(TokenError::NotYetValid));
+        }
+    }
+
+    #[test]
+    fn a_token_of_a_previous_key_still_verifies() {
+        let old = generate_p256_pem().expect("ec");
+        let old_keys = KeySet::new(&old, &[], "i".into(), "cloudcx".into()).expect("keys");
+        let mut c = claims(5_000);
+        c.iss = "i".into();
+        let token = old_keys.sign(&c).expect("sign");
+        let rotated = KeySet::new(&generate_p256_pem().expect("ec"), &[&old], "i".into(), "cloudcx".into()).expect("k");
+        assert!(rotated.verify(&token, 5_000).is_ok());
+        assert_eq!(rotated.jwks().keys.len(), 2);
+    }
+
+    #[test]
+    fn small_rsa_keys_are_refused() {
+        let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("gen");
+        assert!(key.public_modulus_len() * 8 >= 2048);
+        assert!(SigningKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").is_err());
+    }
+}

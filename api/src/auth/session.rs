@@ -1,0 +1,199 @@
+//! Sessions: a sign-in creates a refresh family and the first tokens; refreshes rotate them.
+//! Everything here runs inside one database transaction opened by the caller.
+
+use crate::auth::jwt::{Claims, KeySet};
+use crate::auth::tokens::{new_refresh_token, token_hash};
+use crate::db::audit::{self, NewEvent, Origin};
+use crate::db::sessions::{self, Family, Spend};
+use crate::db::tenants::Tenant;
+use crate::db::users::User;
+use crate::db::{tenants, users, AnyConnection};
+use crate::error::ApiError;
+
+/// Lifetimes of what a session hands out.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub access_secs: i64,
+    pub family_max_secs: i64,
+    pub family_idle_secs: i64,
+}
+
+/// Tokens handed to the client after a successful sign-in, refresh or re-authentication.
+#[derive(Debug)]
+pub struct Issued {
+    pub access_token: String,
+    pub expires_in: i64,
+    pub refresh_token: String,
+    /// Seconds the family has left (the cookie's `Max-Age`).
+    pub refresh_max_age: i64,
+    pub family_id: String,
+}
+
+/// How the user proved who they are at sign-in.
+#[derive(Debug, Clone)]
+pub struct Authentication {
+    pub amr: Vec<String>,
+    pub acr: &'static str,
+}
+
+impl Authentication {
+    pub fn password() -> Self {
+        Self { amr: vec!["pwd".into()], acr: "aal1" }
+    }
+}
+
+/// A stable key for per-account throttling from what was submitted, real account or not.
+pub fn account_key(tenant_slug: &str, email: &str) -> String {
+    token_hash(&format!("account\n{tenant_slug}\n{email}"))
+}
+
+/// Signs a user's access token for `family` and records its `jti` against the family.
+pub fn mint_access_token(
+    conn: &mut AnyConnection,
+    keys: &KeySet,
+    life: Lifetimes,
+    user: &User,
+    family: &Family,
+    now: i64,
+) -> Result<String, ApiError> {
+    let claims = Claims {
+        iss: keys.issuer().to_string(),
+        sub: user.id.clone(),
+        aud: keys.audience().to_string(),
+        exp: now + life.access_secs,
+        iat: now,
+        nbf: now,
+        jti: uuid::Uuid::new_v4().to_string(),
+        tid: user.tenant_id.clone(),
+        role: Some(user.role.clone()),
+        auth_time: Some(family.auth_time),
+        amr: family.amr_list(),
+        acr: Some(family.acr.clone()),
+        sid: Some(family.id.clone()),
+        mfa_setup_required: None,
+        client_id: None,
+        scope: None,
+    };
+    sessions::record_access_token(conn, &claims.jti, Some(&family.id), &user.id, claims.exp)?;
+    keys.sign(&claims).map_err(ApiError::internal)
+}
+
+/// Starts a session for `user`: a new family, its first refresh token and an access token.
+pub fn start(
+    conn: &mut AnyConnection,
+    keys: &KeySet,
+    life: Lifetimes,
+    user: &User,
+    how: &Authentication,
+    origin: &Origin,
+    now: i64,
+) -> Result<Issued, ApiError> {
+    let family = Family {
+        id: uuid::Uuid::new_v4().to_string(),
+        user_id: user.id.clone(),
+        tenant_id: user.tenant_id.clone(),
+        created_at: now,
+        auth_time: now,
+        last_used_at: now,
+        expires_at: now + life.family_max_secs,
+        amr: serde_json::to_string(&how.amr).unwrap_or_else(|_| "[]".into()),
+        acr: how.acr.to_string(),
+        ip: origin.ip.clone(),
+        user_agent: origin.user_agent.as_deref().map(|ua| ua.chars().take(512).collect()),
+        revoked_at: None,
+        revoked_reason: None,
+    };
+    sessions::insert_family(conn, &family)?;
+    users::touch_sign_in(conn, &user.id, now)?;
+    hand_out(conn, keys, life, user, &family, now)
+}
+
+fn hand_out(
+    conn: &mut AnyConnection,
+    keys: &KeySet,
+    life: Lifetimes,
+    user: &User,
+    family: &Family,
+    now: i64,
+) -> Result<Issued, ApiError> {
+    let refresh_token = new_refresh_token();
+    sessions::insert_refresh_token(conn, &family.id, &token_hash(&refresh_token), now)?;
+    let access_token = mint_access_token(conn, keys, life, user, family, now)?;
+    Ok(Issued {
+        access_token,
+        expires_in: life.access_secs,
+        refresh_token,
+        refresh_max_age: (family.expires_at - now).max(0),
+        family_id: family.id.clone(),
+    })
+}
+
+/// What a refresh came to; a re-use is committed (the family dies) before the error is answered.
+pub enum Refreshed {
+    Ok(Issued),
+    Refused,
+}
+
+/// Rotates a refresh token. A replay of a spent token ends its family and is audited.
+pub fn refresh(
+    conn: &mut AnyConnection,
+    keys: &KeySet,
+    life: Lifetimes,
+    presented: &str,
+    origin: &Origin,
+    now: i64,
+) -> Result<Refreshed, ApiError> {
+    match sessions::spend(conn, &token_hash(presented), now, life.family_idle_secs)? {
+        Spend::Invalid => Ok(Refreshed::Refused),
+        Spend::Reused(family) => {
+            sessions::revoke_family(conn, &family.id, "refresh_token_reused", now)?;
+            audit::record(
+                conn,
+                origin,
+                now,
+                NewEvent {
+                    tenant_id: Some(&family.tenant_id),
+                    kind: "refresh_token_reused",
+                    user_id: Some(&family.user_id),
+                    actor_id: None,
+                    details: serde_json::json!({ "session_id": family.id }),
+                },
+            )?;
+            Ok(Refreshed::Refused)
+        }
+        Spend::Spent(mut family) => {
+            let user = users::find(conn, &family.user_id)?;
+            let Some(user) = user.filter(|u| !u.disabled) else {
+                sessions::revoke_family(conn, &family.id, "user_unavailable", now)?;
+                return Ok(Refreshed::Refused);
+            };
+            sessions::touch_family(conn, &family.id, now)?;
+            family.last_used_at = now;
+            hand_out(conn, keys, life, &user, &family, now).map(Refreshed::Ok)
+        }
+    }
+}
+
+/// A fresh sign-in inside an existing session: new `auth_time`, a rotated refresh token.
+pub fn reauthenticate(
+    conn: &mut AnyConnection,
+    keys: &KeySet,
+    life: Lifetimes,
+    user: &User,
+    family_id: &str,
+    how: &Authentication,
+    now: i64,
+) -> Result<Issued, ApiError> {
+    let family = sessions::find_family(conn, family_id)?
+        .filter(|f| f.user_id == user.id && f.is_alive(now, life.family_idle_secs))
+        .ok_or(ApiError::Unauthenticated)?;
+    sessions::reauthenticate(conn, &family.id, now, &how.amr, how.acr)?;
+    let family = sessions::find_family(conn, &family.id)?.ok_or(ApiError::Unauthenticated)?;
+    hand_out(conn, keys, life, user, &family, now)
+}
+
+/// The user and site behind a submitted (site slug, e-mail), if both exist.
+pub fn find_account(conn: &mut AnyConnection, slug: &str, email: &str) -> Result<Option<(Tenant, User)>, ApiError> {
+    let Some(tenant) = tenants::find_by_slug(conn, slug)? else { return Ok(None) };
+    Ok(users::find_by_email(conn, &tenant.id, email)?.map(|u| (tenant, u)))
+}

@@ -1,0 +1,268 @@
+//! Persistence: one r2d2 pool over PostgreSQL or embedded SQLite, reached only through
+//! [`Db::run`] (off the event loop) and [`write_tx`] (one atomic write transaction).
+
+pub mod audit;
+pub mod schema;
+pub mod sessions;
+pub mod tenants;
+pub mod throttle;
+pub mod users;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+
+/// A connection to either supported database; queries written once against the diesel DSL run on both.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+
+/// Arbitrary but fixed key of the advisory lock that serialises migrations across instances.
+const MIGRATION_LOCK_KEY: i64 = 0x0C1D_CA07;
+
+/// Where the data lives, parsed from `DATABASE_URL`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DbTarget {
+    Postgres(String),
+    Sqlite(String),
+}
+
+impl DbTarget {
+    /// `sqlite://PATH` (the prefix is stripped) or `postgres://…` / `postgresql://…`.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("sqlite://PATH needs a path".into());
+            }
+            Ok(Self::Sqlite(path.to_string()))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres(url.to_string()))
+        } else {
+            Err("expected sqlite://PATH or postgres://…".into())
+        }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self, Self::Sqlite(_))
+    }
+}
+
+/// Opens connections of the right kind; a PostgreSQL URL never falls back to SQLite.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    target: DbTarget,
+}
+
+impl ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
+        match &self.target {
+            DbTarget::Postgres(url) => diesel::PgConnection::establish(url)
+                .map(AnyConnection::Postgresql)
+                .map_err(r2d2::Error::ConnectionError),
+            DbTarget::Sqlite(path) => {
+                let mut conn = diesel::SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                // WAL lets readers run beside the one writer; the busy timeout makes writers queue
+                // instead of failing with "database is locked".
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        match conn {
+            AnyConnection::Postgresql(c) => {
+                <diesel::PgConnection as diesel::r2d2::R2D2Connection>::is_broken(c)
+            }
+            AnyConnection::Sqlite(c) => {
+                <diesel::SqliteConnection as diesel::r2d2::R2D2Connection>::is_broken(c)
+            }
+        }
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+/// Error of a database step: either the database is unreachable, or a query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+}
+
+/// The shared pool plus the one way to use it from async code.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    target: DbTarget,
+}
+
+impl Db {
+    /// Builds the pool lazily: start-up and `/readyz` work even while the database is down.
+    pub fn new(target: DbTarget) -> Self {
+        let size = match target {
+            DbTarget::Postgres(_) => 16,
+            DbTarget::Sqlite(_) => 8,
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(size)
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_secs(3))
+            .test_on_check_out(true)
+            .build_unchecked(Manager { target: target.clone() });
+        Self { pool, target }
+    }
+
+    pub fn target(&self) -> &DbTarget {
+        &self.target
+    }
+
+    /// Runs blocking diesel work on the blocking pool, never on the event loop.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get().map_err(|e| E::from(DbError::Unavailable(e.to_string())))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| E::from(DbError::Unavailable(format!("blocking pool: {e}"))))?
+    }
+
+    /// A connection outside the async world (CLI and start-up).
+    pub fn get_blocking(&self) -> Result<r2d2::PooledConnection<Manager>, DbError> {
+        self.pool.get().map_err(|e| DbError::Unavailable(e.to_string()))
+    }
+}
+
+/// Runs `f` in one write transaction: `BEGIN IMMEDIATE` on SQLite (a deferred transaction
+/// that reads then writes fails with SQLITE_BUSY under concurrency), a plain `BEGIN` on PostgreSQL.
+/// Any error rolls everything back.
+pub fn write_tx<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        AnyConnection::Sqlite(inner) => AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?,
+        AnyConnection::Postgresql(_) => {
+            <AnyConnection as diesel::Connection>::TransactionManager::begin_transaction(conn)?
+        }
+    }
+    match f(conn) {
+        Ok(value) => {
+            <AnyConnection as diesel::Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            // The original error matters more than a failed rollback.
+            let _ = <AnyConnection as diesel::Connection>::TransactionManager::rollback_transaction(conn);
+            Err(e)
+        }
+    }
+}
+
+/// Runs the embedded migrations; on PostgreSQL under an advisory lock so instances starting
+/// together take turns.
+pub fn migrate(conn: &mut AnyConnection) -> anyhow::Result<()> {
+    match conn {
+        AnyConnection::Postgresql(pg) => {
+            pg.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+            let result = pg.run_pending_migrations(PG_MIGRATIONS).map(|_| ()).map_err(|e| anyhow::anyhow!(e));
+            pg.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+            result
+        }
+        AnyConnection::Sqlite(lite) => lite
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|_| ())
+            .map_err(|e| anyhow::anyhow!(e)),
+    }
+}
+
+/// Reverts every migration (used by the up → down → up test).
+pub fn revert_all(conn: &mut AnyConnection) -> anyhow::Result<()> {
+    match conn {
+        AnyConnection::Postgresql(pg) => pg.revert_all_migrations(PG_MIGRATIONS).map(|_| ()),
+        AnyConnection::Sqlite(lite) => lite.revert_all_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+    }
+    .map_err(|e| anyhow::anyhow!(e))
+}
+
+/// Runs one statement written with `?` placeholders on whichever database is behind `$conn`:
+/// for the few statements the portable DSL cannot express (upserts with `RETURNING`).
+#[macro_export]
+macro_rules! on_each_backend {
+    ($conn:expr, $sql:expr, |$c:ident, $q:ident| $body:expr) => {
+        match $conn {
+            $crate::db::AnyConnection::Postgresql($c) => {
+                let pg_sql = $crate::db::numbered_placeholders($sql);
+                let $q = diesel::sql_query(pg_sql);
+                $body
+            }
+            $crate::db::AnyConnection::Sqlite($c) => {
+                let $q = diesel::sql_query($sql);
+                $body
+            }
+        }
+    };
+}
+
+/// `?` → `$1`, `$2`, … for PostgreSQL.
+pub fn numbered_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for ch in sql.chars() {
+        if ch == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_for_postgres() {
+        assert_eq!(numbered_placeholders("a = ? AND b = ?"), "a = $1 AND b = $2");
+    }
+
+    #[test]
+    fn database_urls_are_parsed() {
+        assert_eq!(DbTarget::parse("sqlite://data/x.db"), Ok(DbTarget::Sqlite("data/x.db".into())));
+        assert!(DbTarget::parse("postgres://u@h/db").is_ok());
+        assert!(DbTarget::parse("mysql://x").is_err());
+        assert!(DbTarget::parse("sqlite://").is_err());
+    }
+}

@@ -1,0 +1,114 @@
+// Written by hand to match migrations/{postgres,sqlite}: both databases share these types.
+
+diesel::table! {
+    tenants (id) {
+        id -> Text,
+        slug -> Text,
+        name -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        tenant_id -> Text,
+        email -> Text,
+        display_name -> Text,
+        password_hash -> Text,
+        role -> Text,
+        disabled -> Bool,
+        created_at -> BigInt,
+        last_sign_in_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    refresh_families (id) {
+        id -> Text,
+        user_id -> Text,
+        tenant_id -> Text,
+        created_at -> BigInt,
+        auth_time -> BigInt,
+        last_used_at -> BigInt,
+        expires_at -> BigInt,
+        amr -> Text,
+        acr -> Text,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        revoked_at -> Nullable<BigInt>,
+        revoked_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        family_id -> Text,
+        created_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    access_tokens (jti) {
+        jti -> Text,
+        family_id -> Nullable<Text>,
+        subject -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    revoked_access_tokens (jti) {
+        jti -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        tenant_id -> Nullable<Text>,
+        at -> BigInt,
+        kind -> Text,
+        user_id -> Nullable<Text>,
+        actor_id -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        details -> Text,
+    }
+}
+
+diesel::table! {
+    login_throttle (key) {
+        key -> Text,
+        failures -> Integer,
+        locked_until -> Nullable<BigInt>,
+        last_failure_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    rate_limits (key) {
+        key -> Text,
+        window_start -> BigInt,
+        count -> Integer,
+    }
+}
+
+diesel::joinable!(users -> tenants (tenant_id));
+diesel::joinable!(refresh_families -> users (user_id));
+diesel::joinable!(refresh_tokens -> refresh_families (family_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    tenants,
+    users,
+    refresh_families,
+    refresh_tokens,
+    access_tokens,
+    revoked_access_tokens,
+    audit_events,
+    login_throttle,
+    rate_limits,
+);

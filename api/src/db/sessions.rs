@@ -1,0 +1,217 @@
+//! Refresh-token families (one per sign-in), rotation with re-use detection, and the
+//! access-token revocation list.
+
+use diesel::prelude::*;
+
+use super::schema::{access_tokens, refresh_families, refresh_tokens, revoked_access_tokens};
+use super::AnyConnection;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_families)]
+pub struct Family {
+    pub id: String,
+    pub user_id: String,
+    pub tenant_id: String,
+    pub created_at: i64,
+    pub auth_time: i64,
+    pub last_used_at: i64,
+    pub expires_at: i64,
+    /// JSON array of the sign-in's authentication methods.
+    pub amr: String,
+    pub acr: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub revoked_at: Option<i64>,
+    pub revoked_reason: Option<String>,
+}
+
+impl Family {
+    pub fn amr_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.amr).unwrap_or_default()
+    }
+
+    /// Alive at `now` with an idle limit of `idle_secs`.
+    pub fn is_alive(&self, now: i64, idle_secs: i64) -> bool {
+        self.revoked_at.is_none() && now < self.expires_at && now < self.last_used_at + idle_secs
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+struct RefreshToken {
+    token_hash: String,
+    family_id: String,
+    created_at: i64,
+    used_at: Option<i64>,
+}
+
+pub fn insert_family(conn: &mut AnyConnection, family: &Family) -> QueryResult<()> {
+    diesel::insert_into(refresh_families::table).values(family).execute(conn)?;
+    Ok(())
+}
+
+pub fn find_family(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Family>> {
+    refresh_families::table.find(id).select(Family::as_select()).first(conn).optional()
+}
+
+/// Adds a live refresh token (its hash) to a family.
+pub fn insert_refresh_token(conn: &mut AnyConnection, family_id: &str, token_hash: &str, now: i64) -> QueryResult<()> {
+    diesel::insert_into(refresh_tokens::table)
+        .values(&RefreshToken { token_hash: token_hash.into(), family_id: family_id.into(), created_at: now, used_at: None })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// What presenting a refresh token led to.
+#[derive(Debug)]
+pub enum Spend {
+    /// The token was live and is now spent; the caller issues its successor.
+    Spent(Family),
+    /// The token had been spent before: a replay. The family must die.
+    Reused(Family),
+    /// Unknown, or its family is revoked, expired or idle too long.
+    Invalid,
+}
+
+/// Spends a refresh token with one conditional `UPDATE … WHERE used_at IS NULL`: of two
+/// concurrent spenders exactly one wins, whatever the instance.
+pub fn spend(conn: &mut AnyConnection, token_hash: &str, now: i64, idle_secs: i64) -> QueryResult<Spend> {
+    let won = diesel::update(
+        refresh_tokens::table.filter(refresh_tokens::token_hash.eq(token_hash)).filter(refresh_tokens::used_at.is_null()),
+    )
+    .set(refresh_tokens::used_at.eq(now))
+    .execute(conn)?
+        == 1;
+    let family = refresh_tokens::table
+        .inner_join(refresh_families::table)
+        .filter(refresh_tokens::token_hash.eq(token_hash))
+        .select(Family::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(match family {
+        None => Spend::Invalid,
+        Some(f) if !won => {
+            if f.revoked_at.is_none() {
+                Spend::Reused(f)
+            } else {
+                Spend::Invalid
+            }
+        }
+        Some(f) if !f.is_alive(now, idle_secs) => Spend::Invalid,
+        Some(f) => Spend::Spent(f),
+    })
+}
+
+/// The family a refresh token belongs to, spent or not (for logout).
+pub fn family_of_token(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<Option<Family>> {
+    refresh_tokens::table
+        .inner_join(refresh_families::table)
+        .filter(refresh_tokens::token_hash.eq(token_hash))
+        .select(Family::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn touch_family(conn: &mut AnyConnection, id: &str, now: i64) -> QueryResult<()> {
+    diesel::update(refresh_families::table.find(id)).set(refresh_families::last_used_at.eq(now)).execute(conn)?;
+    Ok(())
+}
+
+/// A fresh sign-in inside the session: new `auth_time`, and every live token of the family spent
+/// (the caller hands out a new one).
+pub fn reauthenticate(conn: &mut AnyConnection, id: &str, now: i64, amr: &[String], acr: &str) -> QueryResult<()> {
+    diesel::update(refresh_families::table.find(id))
+        .set((
+            refresh_families::auth_time.eq(now),
+            refresh_families::last_used_at.eq(now),
+            refresh_families::amr.eq(serde_json::to_string(amr).unwrap_or_else(|_| "[]".into())),
+            refresh_families::acr.eq(acr),
+        ))
+        .execute(conn)?;
+    diesel::update(refresh_tokens::table.filter(refresh_tokens::family_id.eq(id)).filter(refresh_tokens::used_at.is_null()))
+        .set(refresh_tokens::used_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records an issued access token and the family it came from.
+pub fn record_access_token(
+    conn: &mut AnyConnection,
+    jti: &str,
+    family_id: Option<&str>,
+    subject: &str,
+    expires_at: i64,
+) -> QueryResult<()> {
+    diesel::insert_into(access_tokens::table)
+        .values((
+            access_tokens::jti.eq(jti),
+            access_tokens::family_id.eq(family_id),
+            access_tokens::subject.eq(subject),
+            access_tokens::expires_at.eq(expires_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Ends a family: no refresh token of it works again, and its live access tokens go on the
+/// revocation list. Returns whether it was alive before.
+pub fn revoke_family(conn: &mut AnyConnection, id: &str, reason: &str, now: i64) -> QueryResult<bool> {
+    let ended = diesel::update(refresh_families::table.find(id).filter(refresh_families::revoked_at.is_null()))
+        .set((refresh_families::revoked_at.eq(now), refresh_families::revoked_reason.eq(reason)))
+        .execute(conn)?
+        == 1;
+    let live: Vec<(String, i64)> = access_tokens::table
+        .filter(access_tokens::family_id.eq(id))
+        .filter(access_tokens::expires_at.gt(now))
+        .select((access_tokens::jti, access_tokens::expires_at))
+        .load(conn)?;
+    revoke_access_tokens(conn, &live)?;
+    Ok(ended)
+}
+
+/// Ends every live family of a user (except `keep`); returns how many ended.
+pub fn revoke_user_families(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    keep: Option<&str>,
+    reason: &str,
+    now: i64,
+) -> QueryResult<usize> {
+    let ids: Vec<String> = refresh_families::table
+        .filter(refresh_families::user_id.eq(user_id))
+        .filter(refresh_families::revoked_at.is_null())
+        .select(refresh_families::id)
+        .load(conn)?;
+    let mut n = 0;
+    for id in ids.iter().filter(|id| Some(id.as_str()) != keep) {
+        if revoke_family(conn, id, reason, now)? {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Puts access tokens on the revocation list until their expiry.
+pub fn revoke_access_tokens(conn: &mut AnyConnection, tokens: &[(String, i64)]) -> QueryResult<()> {
+    for (jti, exp) in tokens {
+        let exists = revoked_access_tokens::table.find(jti).count().get_result::<i64>(conn)? > 0;
+        if !exists {
+            diesel::insert_into(revoked_access_tokens::table)
+                .values((revoked_access_tokens::jti.eq(jti), revoked_access_tokens::expires_at.eq(exp)))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn is_revoked(conn: &mut AnyConnection, jti: &str) -> QueryResult<bool> {
+    Ok(revoked_access_tokens::table.find(jti).count().get_result::<i64>(conn)? > 0)
+}
+
+/// Forgets what can no longer matter: expired access-token records and revocations.
+pub fn purge_expired(conn: &mut AnyConnection, now: i64) -> QueryResult<usize> {
+    let a = diesel::delete(access_tokens::table.filter(access_tokens::expires_at.lt(now - 60))).execute(conn)?;
+    let b = diesel::delete(revoked_access_tokens::table.filter(revoked_access_tokens::expires_at.lt(now - 60)))
+        .execute(conn)?;
+    Ok(a + b)
+}

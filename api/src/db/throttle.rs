@@ -1,0 +1,119 @@
+//! Throttling state shared by every instance: consecutive password failures per submitted
+//! (site, e-mail) and fixed-window request counters. Each change is one atomic statement.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Text};
+
+use super::schema::login_throttle;
+use super::AnyConnection;
+use crate::on_each_backend;
+
+/// From this many consecutive failures on, every further failure locks the account for a while.
+pub const LOCK_AFTER_FAILURES: i32 = 10;
+/// At this many consecutive failures the lock becomes a hard one: an admin unlock or 24 hours.
+pub const HARD_LOCK_FAILURES: i32 = 100;
+pub const HARD_LOCK_SECS: i64 = 24 * 3600;
+
+/// The lock that follows `failures` consecutive failures, in seconds (0: none): 30 s at the
+/// 10th, doubling with each further failure up to 1 hour, and 24 hours from the 100th.
+pub fn lock_secs(failures: i32) -> i64 {
+    if failures >= HARD_LOCK_FAILURES {
+        HARD_LOCK_SECS
+    } else if failures >= LOCK_AFTER_FAILURES {
+        let doublings = (failures - LOCK_AFTER_FAILURES).min(12) as u32;
+        (30_i64 << doublings).min(3600)
+    } else {
+        0
+    }
+}
+
+#[derive(QueryableByName)]
+struct Counter {
+    #[diesel(sql_type = Integer)]
+    n: i32,
+}
+
+/// Seconds until the lock on `key` lifts, if it is locked at `now`.
+pub fn locked_for(conn: &mut AnyConnection, key: &str, now: i64) -> QueryResult<Option<i64>> {
+    let until: Option<Option<i64>> = login_throttle::table
+        .find(key)
+        .select(login_throttle::locked_until)
+        .first(conn)
+        .optional()?;
+    Ok(until.flatten().filter(|u| *u > now).map(|u| u - now))
+}
+
+/// Counts one more failure; returns the consecutive count and the lock it set (seconds), if any.
+pub fn record_failure(conn: &mut AnyConnection, key: &str, now: i64) -> QueryResult<(i32, i64)> {
+    let sql = "INSERT INTO login_throttle (key, failures, locked_until, last_failure_at) VALUES (?, 1, NULL, ?) \
+               ON CONFLICT (key) DO UPDATE SET failures = login_throttle.failures + 1, \
+               last_failure_at = excluded.last_failure_at RETURNING failures AS n";
+    let failures = on_each_backend!(conn, sql, |c, q| q
+        .bind::<Text, _>(key)
+        .bind::<BigInt, _>(now)
+        .get_result::<Counter>(c))?
+    .n;
+    let lock = lock_secs(failures);
+    if lock > 0 {
+        diesel::update(login_throttle::table.find(key))
+            .set(login_throttle::locked_until.eq(now + lock))
+            .execute(conn)?;
+    }
+    Ok((failures, lock))
+}
+
+/// A success: the count starts again.
+pub fn reset(conn: &mut AnyConnection, key: &str) -> QueryResult<()> {
+    diesel::delete(login_throttle::table.find(key)).execute(conn)?;
+    Ok(())
+}
+
+/// Counts one request against `limit` per `window` seconds for `key`; `Err(retry_after)` past it.
+pub fn hit(conn: &mut AnyConnection, key: &str, limit: u32, window: i64, now: i64) -> QueryResult<Result<(), i64>> {
+    let window_start = now - now.rem_euclid(window);
+    let sql = "INSERT INTO rate_limits (key, window_start, count) VALUES (?, ?, 1) \
+               ON CONFLICT (key) DO UPDATE SET \
+               count = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.count + 1 ELSE 1 END, \
+               window_start = excluded.window_start RETURNING count AS n";
+    let count = on_each_backend!(conn, sql, |c, q| q
+        .bind::<Text, _>(key)
+        .bind::<BigInt, _>(window_start)
+        .get_result::<Counter>(c))?
+    .n;
+    if count as i64 > limit as i64 {
+        Ok(Err(window_start + window - now))
+    } else {
+        Ok(Ok(()))
+    }
+}
+
+/// Drops counters whose window has passed (run now and then by the housekeeping task).
+pub fn purge(conn: &mut AnyConnection, now: i64) -> QueryResult<usize> {
+    use super::schema::rate_limits;
+    diesel::delete(rate_limits::table.filter(rate_limits::window_start.lt(now - 3600))).execute(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_grows_from_the_tenth_failure_and_hardens_at_the_hundredth() {
+        assert_eq!(lock_secs(9), 0);
+        assert_eq!(lock_secs(10), 30);
+        assert_eq!(lock_secs(11), 60);
+        assert_eq!(lock_secs(40), 3600);
+        assert_eq!(lock_secs(99), 3600);
+        assert_eq!(lock_secs(100), HARD_LOCK_SECS);
+    }
+}
+
+/// Which of `keys` are locked at `now`.
+pub fn locked_keys(conn: &mut AnyConnection, keys: &[String], now: i64) -> QueryResult<std::collections::HashSet<String>> {
+    let rows: Vec<String> = login_throttle::table
+        .filter(login_throttle::key.eq_any(keys))
+        .filter(login_throttle::locked_until.gt(now))
+        .select(login_throttle::key)
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}

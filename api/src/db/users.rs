@@ -1,0 +1,62 @@
+use diesel::prelude::*;
+
+use super::schema::users;
+use super::AnyConnection;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: String,
+    pub tenant_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: String,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub last_sign_in_at: Option<i64>,
+}
+
+pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<User>> {
+    users::table.find(id).select(User::as_select()).first(conn).optional()
+}
+
+pub fn find_in_tenant(conn: &mut AnyConnection, tenant_id: &str, id: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::tenant_id.eq(tenant_id))
+        .filter(users::id.eq(id))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_email(conn: &mut AnyConnection, tenant_id: &str, email: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::tenant_id.eq(tenant_id))
+        .filter(users::email.eq(email))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list(conn: &mut AnyConnection, tenant_id: &str) -> QueryResult<Vec<User>> {
+    users::table
+        .filter(users::tenant_id.eq(tenant_id))
+        .order((users::email.asc(), users::id.asc()))
+        .select(User::as_select())
+        .load(conn)
+}
+
+/// Inserts a user; `Ok(false)` when the e-mail is taken on that site (the unique constraint decides).
+pub fn insert(conn: &mut AnyConnection, user: &User) -> QueryResult<bool> {
+    match diesel::insert_into(users::table).values(user).execute(conn) {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+pub fn touch_sign_in(conn: &mut AnyConnection, id: &str, now: i64) -> QueryResult<()> {
+    diesel::update(users::table.find(id)).set(users::last_sign_in_at.eq(now)).execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,315 @@
+//! The one error type of the HTTP API, rendered as RFC 9457 problem+json with a stable `code`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::DbError;
+
+/// One invalid field of a 422 answer.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        Self { field: field.to_string(), message: message.into() }
+    }
+}
+
+/// RFC 9457 problem details, as every error under `/api/` is answered.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code (see CONTRACT.md).
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the request is malformed: {0}")]
+    BadRequest(String),
+    #[error("some fields are invalid")]
+    Invalid(Vec<FieldError>),
+    #[error("the password is too weak: {0}")]
+    WeakPassword(String),
+    /// Wrong password. `in_session` selects 403 (a confirmation inside a signed-in session) over 401.
+    #[error("the e-mail or password is wrong")]
+    InvalidCredentials { in_session: bool },
+    #[error("the code is wrong, expired or already used")]
+    InvalidCode { in_session: bool },
+    #[error("the refresh token is not valid")]
+    InvalidRefreshToken,
+    #[error("the mfa_token is not valid")]
+    InvalidMfaToken,
+    #[error("authentication is required")]
+    Unauthenticated,
+    #[error("this action needs a recent sign-in")]
+    ReauthRequired,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("the site requires two-factor authentication: set it up first")]
+    MfaSetupRequired,
+    #[error("not found")]
+    NotFound,
+    #[error("two-factor authentication is already enabled")]
+    MfaAlreadyEnabled,
+    #[error("two-factor authentication is not enabled")]
+    MfaNotEnabled,
+    #[error("the site requires two-factor authentication")]
+    MfaRequiredBySite,
+    #[error("{0}")]
+    SelfActionForbidden(String),
+    #[error("no enabled SSO application with that id")]
+    SsoNotConfigured,
+    #[error("that external account is already connected")]
+    SsoAlreadyConnected,
+    #[error("the single sign-on attempt failed")]
+    SsoFailed { reason: &'static str },
+    #[error("method not allowed")]
+    MethodNotAllowed { allow: String },
+    #[error("the request body is larger than 64 KiB")]
+    PayloadTooLarge,
+    #[error("too many attempts; try again in {retry_after} seconds")]
+    TooManyAttempts { retry_after: u64 },
+    #[error("the e-mail could not be handed to the mail server")]
+    EmailDeliveryFailed,
+    #[error("the service is temporarily unavailable")]
+    ServiceUnavailable,
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// The stable `code` of the CONTRACT.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) | Self::Invalid(_) => "validation_failed",
+            Self::WeakPassword(_) => "weak_password",
+            Self::InvalidCredentials { .. } => "invalid_credentials",
+            Self::InvalidCode { .. } => "invalid_code",
+            Self::InvalidRefreshToken => "invalid_refresh_token",
+            Self::InvalidMfaToken => "invalid_mfa_token",
+            Self::Unauthenticated => "unauthenticated",
+            Self::ReauthRequired => "reauth_required",
+            Self::Forbidden(_) => "forbidden",
+            Self::MfaSetupRequired => "mfa_setup_required",
+            Self::NotFound => "not_found",
+            Self::MfaAlreadyEnabled => "mfa_already_enabled",
+            Self::MfaNotEnabled => "mfa_not_enabled",
+            Self::MfaRequiredBySite => "mfa_required_by_site",
+            Self::SelfActionForbidden(_) => "self_action_forbidden",
+            Self::SsoNotConfigured => "sso_not_configured",
+            Self::SsoAlreadyConnected => "sso_already_connected",
+            Self::SsoFailed { .. } => "sso_failed",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::TooManyAttempts { .. } => "too_many_attempts",
+            Self::EmailDeliveryFailed => "email_delivery_failed",
+            Self::ServiceUnavailable => "service_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self.status_code() {
+            StatusCode::BAD_REQUEST => "Bad Request",
+            StatusCode::UNAUTHORIZED => "Unauthorized",
+            StatusCode::FORBIDDEN => "Forbidden",
+            StatusCode::NOT_FOUND => "Not Found",
+            StatusCode::METHOD_NOT_ALLOWED => "Method Not Allowed",
+            StatusCode::CONFLICT => "Conflict",
+            StatusCode::PAYLOAD_TOO_LARGE => "Payload Too Large",
+            StatusCode::UNPROCESSABLE_ENTITY => "Unprocessable Content",
+            StatusCode::TOO_MANY_REQUESTS => "Too Many Requests",
+            StatusCode::SERVICE_UNAVAILABLE => "Service Unavailable",
+            _ => "Internal Server Error",
+        }
+    }
+
+    /// A 422 for one field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldError::new(field, message)])
+    }
+
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(e.into())
+    }
+
+    pub fn problem(&self) -> Problem {
+        let status = self.status_code();
+        Problem {
+            type_: format!("https://cloudcx.dev/problems/{}", self.code().replace('_', "-")),
+            title: self.title().to_string(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            code: self.code().to_string(),
+            errors: match self {
+                Self::Invalid(errors) => Some(errors.clone()),
+                _ => None,
+            },
+            reason: match self {
+                Self::SsoFailed { reason } => Some((*reason).to_string()),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) | Self::SsoFailed { .. } => StatusCode::BAD_REQUEST,
+            Self::Invalid(_) | Self::WeakPassword(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InvalidCredentials { in_session: true } | Self::InvalidCode { in_session: true } => {
+                StatusCode::FORBIDDEN
+            }
+            Self::InvalidCredentials { .. }
+            | Self::InvalidCode { .. }
+            | Self::InvalidRefreshToken
+            | Self::InvalidMfaToken
+            | Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::ReauthRequired | Self::Forbidden(_) | Self::MfaSetupRequired => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MfaAlreadyEnabled
+            | Self::MfaNotEnabled
+            | Self::MfaRequiredBySite
+            | Self::SelfActionForbidden(_)
+            | Self::SsoNotConfigured
+            | Self::SsoAlreadyConnected => StatusCode::CONFLICT,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::EmailDeliveryFailed | Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Internal(e) => tracing::error!(error = ?e, "unexpected error"),
+            Self::ServiceUnavailable => tracing::warn!("database unavailable"),
+            _ => {}
+        }
+        let mut builder = HttpResponse::build(self.status_code());
+        builder.content_type("application/problem+json");
+        builder.insert_header((header::CACHE_CONTROL, "no-store"));
+        match self {
+            Self::TooManyAttempts { retry_after } => {
+                builder.insert_header((header::RETRY_AFTER, retry_after.max(&1).to_string()));
+            }
+            Self::MethodNotAllowed { allow } => {
+                builder.insert_header((header::ALLOW, allow.as_str()));
+            }
+            Self::Unauthenticated => {
+                builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            _ => {}
+        }
+        builder.body(serde_json::to_string(&self.problem()).unwrap_or_default())
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Unavailable(_) => Self::ServiceUnavailable,
+            DbError::Query(q) => Self::from(q),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::NotFound => Self::NotFound,
+            // A connection dropped mid-query is an outage, not a bug.
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _) => {
+                Self::ServiceUnavailable
+            }
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+/// Maps actix's extractor failures (JSON, query, path) to problem answers.
+pub mod extractors {
+    use super::{ApiError, FieldError};
+    use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+    use actix_web::HttpRequest;
+
+    /// 64 KiB: every request body the API takes is far smaller.
+    pub const BODY_LIMIT: usize = 64 * 1024;
+
+    pub fn json(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+        let api = match &err {
+            JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+                ApiError::PayloadTooLarge
+            }
+            JsonPayloadError::ContentType => {
+                ApiError::BadRequest("the body must be JSON (Content-Type: application/json)".into())
+            }
+            JsonPayloadError::Deserialize(e) if e.is_data() => {
+                ApiError::Invalid(vec![field_error_from_serde(&e.to_string())])
+            }
+            JsonPayloadError::Deserialize(e) => ApiError::BadRequest(format!("malformed JSON: {e}")),
+            JsonPayloadError::Payload(actix_web::error::PayloadError::Overflow) => ApiError::PayloadTooLarge,
+            other => ApiError::BadRequest(other.to_string()),
+        };
+        api.into()
+    }
+
+    pub fn query(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+        ApiError::BadRequest(format!("bad query string: {err}")).into()
+    }
+
+    pub fn path(err: PathError, _req: &HttpRequest) -> actix_web::Error {
+        ApiError::BadRequest(format!("bad path: {err}")).into()
+    }
+
+    /// serde says "missing field `email` at line 1 column 20": keep the field name, drop the position.
+    pub fn field_error_from_serde(message: &str) -> FieldError {
+        let field = message.split('`').nth(1).unwrap_or("body").to_string();
+        let clean = message.split(" at line ").next().unwrap_or(message).to_string();
+        FieldError { field, message: clean }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_snake_case_and_has_a_status() {
+        let all = [
+            ApiError::BadRequest(String::new()),
+            ApiError::TooManyAttempts { retry_after: 3 },
+            ApiError::InvalidCredentials { in_session: true },
+            ApiError::InvalidCredentials { in_session: false },
+            ApiError::ServiceUnavailable,
+        ];
+        for e in all {
+            assert!(e.code().chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+            assert!(e.status_code().is_client_error() || e.status_code().is_server_error());
+        }
+    }
+
+    #[test]
+    fn serde_field_names_are_extracted() {
+        let f = extractors::field_error_from_serde("missing field `email` at line 1 column 2");
+        assert_eq!(f.field, "email");
+        assert_eq!(f.message, "missing field `email`");
+    }
+}

@@ -1,0 +1,67 @@
+//! The OpenAPI 3.1 document, generated from the handlers. `openapi.yaml` at the repository
+//! root is this, printed by `cloudcx-auth openapi`; a test fails when they differ.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{admin, auth, me, ops, wellknown};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "CloudCX Auth",
+        description = "Account security for CloudCX: password sign-in, two-factor authentication, \
+                       single sign-on, and JWTs that other CloudCX services verify on their own. \
+                       Every error under `/api/` is RFC 9457 problem+json with a stable `code`.",
+        license(name = "MIT"),
+    ),
+    paths(
+        auth::login,
+        auth::refresh,
+        auth::logout,
+        auth::reauth,
+        me::me,
+        admin::list_users,
+        admin::create_user,
+        admin::audit_events,
+        wellknown::jwks,
+        wellknown::openid_configuration,
+        ops::healthz,
+        ops::readyz,
+        ops::metrics,
+    ),
+    components(schemas(crate::error::Problem, crate::error::FieldError, auth::TokenDelivery)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "sign-in", description = "Password sign-in, tokens and sessions"),
+        (name = "my account", description = "The signed-in user's own account"),
+        (name = "administration", description = "Site administration (admins only)"),
+        (name = "discovery", description = "Keys and metadata for services that verify our tokens"),
+        (name = "operations", description = "Health, readiness and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+pub fn spec() -> utoipa::openapi::OpenApi {
+    let mut spec = ApiDoc::openapi();
+    // The version of the document follows the crate's, not utoipa's default.
+    spec.info.version = env!("CARGO_PKG_VERSION").to_string();
+    spec
+}
+
+/// The spec as YAML, as committed in `openapi.yaml`.
+pub fn yaml() -> anyhow::Result<String> {
+    Ok(spec().to_yaml()?)
+}

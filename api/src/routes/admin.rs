@@ -1,0 +1,267 @@
+//! `/api/v1/admin`: site administration (role `admin`, own site only).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::session::account_key;
+use crate::clock::rfc3339;
+use crate::db::audit::{self, Filter, NewEvent};
+use crate::db::users::User;
+use crate::db::{throttle, users, write_tx};
+use crate::domain::{Email, NewPassword, Role, Secret};
+use crate::error::{ApiError, FieldError, Problem};
+use crate::routes::extract::{self, AdminUser};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TwoFactorSummary {
+    pub enabled: bool,
+    /// `email`, `totp` or null.
+    pub method: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: String,
+    pub disabled: bool,
+    pub two_factor: TwoFactorSummary,
+    /// A password or second-factor lock is in force.
+    pub locked: bool,
+    pub created_at: String,
+    pub last_sign_in_at: Option<String>,
+}
+
+impl UserView {
+    fn new(user: User, locked: bool) -> Self {
+        Self {
+            id: user.id,
+            email: user.email,
+            display_name: user.display_name,
+            role: user.role,
+            disabled: user.disabled,
+            two_factor: TwoFactorSummary { enabled: false, method: None },
+            locked,
+            created_at: rfc3339(user.created_at),
+            last_sign_in_at: user.last_sign_in_at.map(rfc3339),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserList {
+    pub users: Vec<UserView>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserRequest {
+    pub email: String,
+    pub display_name: String,
+    #[schema(format = Password)]
+    pub password: String,
+    pub role: Role,
+}
+
+/// The site's users.
+#[utoipa::path(
+    get, path = "/api/v1/admin/users", tag = "administration",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = UserList),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_users(state: web::Data<AppState>, admin: AdminUser) -> Result<HttpResponse, ApiError> {
+    let tenant = admin.0.tenant;
+    let now = state.now();
+    let users = state
+        .db
+        .run(move |conn| -> Result<_, ApiError> {
+            let all = users::list(conn, &tenant.id)?;
+            let keys: Vec<String> = all.iter().map(|u| account_key(&tenant.slug, &u.email)).collect();
+            let locked = throttle::locked_keys(conn, &keys, now)?;
+            Ok(all.into_iter().zip(keys).map(|(u, k)| UserView::new(u, locked.contains(&k))).collect())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(UserList { users }))
+}
+
+/// Add a user to the site.
+#[utoipa::path(
+    post, path = "/api/v1/admin/users", tag = "administration",
+    security(("bearer" = [])),
+    request_body = CreateUserRequest,
+    responses(
+        (status = 201, body = UserView),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (also an e-mail already in use) or `weak_password`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_user(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    body: web::Json<CreateUserRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let mut errors = Vec::new();
+    let email = Email::parse(&body.email).map_err(|m| errors.push(FieldError::new("email", m))).ok();
+    let display_name = body.display_name.trim().to_string();
+    if display_name.is_empty() || display_name.chars().count() > 100 {
+        errors.push(FieldError::new("display_name", "1 to 100 characters"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    let email = email.ok_or_else(|| ApiError::invalid("email", "required"))?;
+    let password = NewPassword::parse(&body.password).map_err(|r| ApiError::WeakPassword(r.to_string()))?;
+    let hash = state.hasher.hash(Secret::new(password.expose().to_string())).await.map_err(ApiError::internal)?;
+    let now = state.now();
+    let actor = admin.0.user;
+    let user = User {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: actor.tenant_id.clone(),
+        email: email.as_str().to_string(),
+        display_name,
+        password_hash: hash,
+        role: body.role.as_str().to_string(),
+        disabled: false,
+        created_at: now,
+        last_sign_in_at: None,
+    };
+    let origin = extract::origin(&req, &state);
+    let created = user.clone();
+    let inserted = state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| {
+                if !users::insert(conn, &created)? {
+                    return Ok(false);
+                }
+                audit::record(
+                    conn,
+                    &origin,
+                    now,
+                    NewEvent {
+                        tenant_id: Some(&created.tenant_id),
+                        kind: "user_created",
+                        user_id: Some(&created.id),
+                        actor_id: Some(&actor.id),
+                        details: serde_json::json!({ "role": created.role }),
+                    },
+                )?;
+                Ok::<_, ApiError>(true)
+            })
+        })
+        .await?;
+    if !inserted {
+        return Err(ApiError::invalid("email", "a user with this e-mail already exists on the site"));
+    }
+    Ok(HttpResponse::Created().json(UserView::new(user, false)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    pub user_id: Option<String>,
+    pub kind: Option<String>,
+    /// RFC 3339; events at or after.
+    pub since: Option<String>,
+    /// RFC 3339; events before.
+    pub until: Option<String>,
+    /// 1–200, default 50.
+    pub limit: Option<i64>,
+    /// An event id: the page continues after it.
+    pub before: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventView {
+    pub id: String,
+    pub at: String,
+    pub kind: String,
+    pub user_id: Option<String>,
+    pub actor_id: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventList {
+    pub events: Vec<AuditEventView>,
+    /// Pass as `before` for the next page; null on the last one.
+    pub next_before: Option<String>,
+}
+
+fn parse_time(field: &str, value: Option<String>) -> Result<Option<i64>, ApiError> {
+    value
+        .map(|v| {
+            chrono::DateTime::parse_from_rfc3339(&v)
+                .map(|t| t.timestamp())
+                .map_err(|_| ApiError::invalid(field, "an RFC 3339 time such as 2026-01-31T12:00:00Z"))
+        })
+        .transpose()
+}
+
+/// The site's audit log, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/admin/audit-events", tag = "administration",
+    security(("bearer" = [])),
+    params(AuditQuery),
+    responses(
+        (status = 200, body = AuditEventList),
+        (status = 400, description = "`validation_failed`: bad query", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn audit_events(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::invalid("limit", "from 1 to 200"));
+    }
+    let filter = Filter {
+        user_id: q.user_id,
+        kind: q.kind,
+        since: parse_time("since", q.since)?,
+        until: parse_time("until", q.until)?,
+        before: q.before,
+        limit,
+    };
+    let tenant_id = admin.0.tenant.id;
+    let rows = state.db.run(move |conn| audit::list(conn, &tenant_id, &filter).map_err(ApiError::from)).await?;
+    let next_before = (rows.len() as i64 == limit).then(|| rows.last().map(|e| e.id.clone())).flatten();
+    let events = rows
+        .into_iter()
+        .map(|e| AuditEventView {
+            id: e.id,
+            at: rfc3339(e.at),
+            kind: e.kind,
+            user_id: e.user_id,
+            actor_id: e.actor_id,
+            ip: e.ip,
+            user_agent: e.user_agent,
+            details: serde_json::from_str(&e.details).unwrap_or(serde_json::Value::Null),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(AuditEventList { events, next_before }))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    use crate::routes::resource;
+    cfg.service(resource("/users").get(list_users).post(create_user))
+        .service(resource("/audit-events").get(audit_events));
+}

@@ -1,0 +1,197 @@
+//! Extractors: the signed-in user, the admin, where the request comes from, optional JSON bodies.
+
+use std::net::IpAddr;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::auth::jwt::Claims;
+use crate::db::audit::Origin;
+use crate::db::tenants::Tenant;
+use crate::db::users::User;
+use crate::db::{sessions, tenants, users};
+use crate::error::{extractors::BODY_LIMIT, ApiError};
+use crate::state::AppState;
+
+/// How recent a sign-in must be for sensitive actions.
+pub const FRESH_SIGN_IN_SECS: i64 = 10 * 60;
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))
+}
+
+/// A signed-in user: a valid, unrevoked user access token of an enabled account.
+pub struct AuthUser {
+    pub claims: Claims,
+    pub user: User,
+    pub tenant: Tenant,
+}
+
+impl AuthUser {
+    /// 403 `reauth_required` unless the session's sign-in is at most 10 minutes old.
+    pub fn require_fresh(&self, now: i64) -> Result<(), ApiError> {
+        match self.claims.auth_time {
+            Some(t) if now - t <= FRESH_SIGN_IN_SECS => Ok(()),
+            _ => Err(ApiError::ReauthRequired),
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.user.role == "admin"
+    }
+}
+
+/// The bearer token of a request, if it has one.
+pub fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string()).filter(|t| !t.is_empty())
+}
+
+/// Checks a user access token: signature and claims, revocation, and the account behind it.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
+    let claims = state.keys.verify(token, state.now()).map_err(|_| ApiError::Unauthenticated)?;
+    if claims.role.is_none() {
+        return Err(ApiError::Forbidden("a service token cannot use user routes".into()));
+    }
+    let (jti, sub, tid) = (claims.jti.clone(), claims.sub.clone(), claims.tid.clone());
+    let found = state
+        .db
+        .run(move |conn| -> Result<_, ApiError> {
+            if sessions::is_revoked(conn, &jti)? {
+                return Ok(None);
+            }
+            let Some(user) = users::find(conn, &sub)?.filter(|u| !u.disabled && u.tenant_id == tid) else {
+                return Ok(None);
+            };
+            Ok(tenants::find(conn, &user.tenant_id)?.map(|t| (user, t)))
+        })
+        .await?;
+    let (user, tenant) = found.ok_or(ApiError::Unauthenticated)?;
+    Ok(AuthUser { claims, user, tenant })
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = state(req);
+        let token = bearer(req);
+        Box::pin(async move {
+            let state = state?;
+            let token = token.ok_or(ApiError::Unauthenticated)?;
+            authenticate(&state, &token).await
+        })
+    }
+}
+
+/// A signed-in admin of their own site.
+pub struct AdminUser(pub AuthUser);
+
+impl FromRequest for AdminUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = AuthUser::from_request(req, payload);
+        Box::pin(async move {
+            let user = user.await?;
+            if !user.is_admin() {
+                return Err(ApiError::Forbidden("this needs an administrator of the site".into()));
+            }
+            Ok(AdminUser(user))
+        })
+    }
+}
+
+/// The client's address: the peer, or — only when the peer is a trusted proxy — the nearest
+/// untrusted address of `X-Forwarded-For`.
+pub fn client_ip(req: &HttpRequest, state: &AppState) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    let trusted = |ip: &IpAddr| state.config.trusted_proxies.iter().any(|net| net.contains(ip));
+    if !trusted(&peer) {
+        return Some(peer);
+    }
+    let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mut chain: Vec<IpAddr> = forwarded.split(',').filter_map(|s| s.trim().parse().ok()).collect();
+    chain.insert(0, peer);
+    // Walk from the nearest hop outwards; the first address not ours is the client.
+    let mut client = peer;
+    for ip in chain.iter().skip(1).rev() {
+        client = *ip;
+        if !trusted(ip) {
+            break;
+        }
+    }
+    Some(client)
+}
+
+/// Address and user agent for audit rows and sessions.
+pub fn origin(req: &HttpRequest, state: &AppState) -> Origin {
+    Origin {
+        ip: client_ip(req, state).map(|ip| ip.to_string()),
+        user_agent: req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
+    }
+}
+
+/// The per-address budget of the sign-in endpoints → 429 with `Retry-After`.
+pub async fn limit_signin(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    let ip = client_ip(req, state).map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into());
+    let (limit, now) = (state.config.signin_per_ip_per_min, state.now());
+    let result = state
+        .db
+        .run(move |conn| crate::db::throttle::hit(conn, &format!("signin-ip\n{ip}"), limit, 60, now).map_err(ApiError::from))
+        .await?;
+    result.map_err(|retry| {
+        state.metrics.signin("rate_limited");
+        ApiError::TooManyAttempts { retry_after: retry.max(1) as u64 }
+    })
+}
+
+/// A JSON body that may be absent (an empty body gives `T::default()`); same limits and
+/// errors as the `Json` extractor.
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|ct| ct.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"));
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| ApiError::BadRequest(e.to_string()))?;
+                if body.len() + chunk.len() > BODY_LIMIT {
+                    return Err(ApiError::PayloadTooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            if body.iter().all(|b| b.is_ascii_whitespace()) {
+                return Ok(Self(T::default()));
+            }
+            if is_json != Some(true) {
+                return Err(ApiError::BadRequest("the body must be JSON (Content-Type: application/json)".into()));
+            }
+            serde_json::from_slice(&body).map(Self).map_err(|e| {
+                if e.is_data() {
+                    ApiError::Invalid(vec![crate::error::extractors::field_error_from_serde(&e.to_string())])
+                } else {
+                    ApiError::BadRequest(format!("malformed JSON: {e}"))
+                }
+            })
+        })
+    }
+}

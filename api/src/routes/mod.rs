@@ -1,0 +1,171 @@
+//! HTTP only: the whole route table, and what answers when no route does.
+
+pub mod admin;
+pub mod auth;
+pub mod extract;
+pub mod me;
+pub mod ops;
+pub mod wellknown;
+
+use std::path::{Component, Path, PathBuf};
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{HttpServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::{web, FromRequest, Handler, HttpRequest, HttpResponse, Responder};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Paths whose every error is problem+json.
+pub fn is_problem_path(path: &str) -> bool {
+    path.starts_with("/api/") || path.starts_with("/.well-known/") || path == "/healthz" || path == "/readyz"
+}
+
+/// A resource that answers other methods with 405 `method_not_allowed` and its `Allow` header.
+pub struct Res {
+    inner: actix_web::Resource,
+    methods: Vec<&'static str>,
+}
+
+pub fn resource(path: &str) -> Res {
+    Res { inner: web::resource(path), methods: Vec::new() }
+}
+
+macro_rules! method {
+    ($name:ident, $route:ident, $label:literal) => {
+        pub fn $name<F, Args>(mut self, handler: F) -> Self
+        where
+            F: Handler<Args>,
+            Args: FromRequest + 'static,
+            F::Output: Responder + 'static,
+        {
+            self.inner = self.inner.route(web::$route().to(handler));
+            self.methods.push($label);
+            self
+        }
+    };
+}
+
+impl Res {
+    method!(get, get, "GET");
+    method!(post, post, "POST");
+    method!(patch, patch, "PATCH");
+    method!(delete, delete, "DELETE");
+}
+
+impl HttpServiceFactory for Res {
+    fn register(self, config: &mut actix_web::dev::AppService) {
+        let allow = self.methods.join(", ");
+        self.inner
+            .default_service(web::to(move || {
+                let allow = allow.clone();
+                async move { Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow }) }
+            }))
+            .register(config)
+    }
+}
+
+/// The whole route table.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1/auth")
+            .service(resource("/login").post(auth::login))
+            .service(resource("/token/refresh").post(auth::refresh))
+            .service(resource("/logout").post(auth::logout))
+            .service(resource("/reauth").post(auth::reauth)),
+    )
+    .service(web::scope("/api/v1/me").configure(me::configure))
+    .service(web::scope("/api/v1/admin").configure(admin::configure))
+    .service(resource("/.well-known/jwks.json").get(wellknown::jwks))
+    .service(resource("/.well-known/openid-configuration").get(wellknown::openid_configuration))
+    .service(resource("/healthz").get(ops::healthz))
+    .service(resource("/readyz").get(ops::readyz))
+    .service(resource("/metrics").get(ops::metrics))
+    .service(web::resource("/docs").get(|| async {
+        HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish()
+    }));
+}
+
+/// No route matched: problem+json under the API, RFC 6749 JSON under `/oauth/`, and otherwise
+/// the SPA (a file of the build, or `index.html` for client-side routes).
+pub async fn fallback(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let path = req.path();
+    if is_problem_path(path) {
+        return Err(ApiError::NotFound);
+    }
+    if path.starts_with("/oauth/") {
+        return Ok(HttpResponse::NotFound()
+            .json(serde_json::json!({"error": "invalid_request", "error_description": "unknown endpoint"})));
+    }
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return Err(ApiError::NotFound);
+    }
+    let dir = &state.config.web_dir;
+    if let Some(file) = safe_join(dir, path).filter(|p| p.is_file()) {
+        let named = actix_files::NamedFile::open_async(&file).await.map_err(ApiError::internal)?;
+        let mut resp = named.into_response(&req);
+        if path.starts_with("/assets/") {
+            resp.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("public, max-age=31536000, immutable"));
+        }
+        return Ok(resp);
+    }
+    let index = dir.join("index.html");
+    match tokio::fs::read(&index).await {
+        Ok(html) => Ok(HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-cache"))
+            .body(html)),
+        Err(_) => Ok(HttpResponse::NotFound().content_type("text/html; charset=utf-8").body(
+            "<!doctype html><title>CloudCX Auth</title><p>The web app is not built. Run <code>make run</code>, \
+             or see <a href=\"/docs/\">the API documentation</a>.</p>",
+        )),
+    }
+}
+
+/// `dir` + the request path, refusing anything that climbs out of `dir`.
+fn safe_join(dir: &Path, path: &str) -> Option<PathBuf> {
+    let rel = Path::new(path.trim_start_matches('/'));
+    if rel.as_os_str().is_empty() || rel.components().any(|c| !matches!(c, Component::Normal(_))) {
+        return None;
+    }
+    Some(dir.join(rel))
+}
+
+/// Last line of defence: any error answer under the API that is not already problem+json
+/// (an extractor or framework error) is rewritten into one, keeping its status.
+pub fn problem_guard(res: ServiceResponse<impl MessageBody + 'static>) -> ServiceResponse<BoxBody> {
+    let status = res.status();
+    let path = res.request().path().to_string();
+    let already = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/problem+json"));
+    if !status.is_client_error() && !status.is_server_error() || already || !is_problem_path(&path) {
+        return res.map_into_boxed_body();
+    }
+    let error = match status {
+        StatusCode::NOT_FOUND => ApiError::NotFound,
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        StatusCode::UNAUTHORIZED => ApiError::Unauthenticated,
+        StatusCode::FORBIDDEN => ApiError::Forbidden("forbidden".into()),
+        StatusCode::SERVICE_UNAVAILABLE => ApiError::ServiceUnavailable,
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed { allow: String::new() },
+        s if s.is_client_error() => ApiError::BadRequest(s.canonical_reason().unwrap_or("bad request").to_string()),
+        _ => ApiError::internal(anyhow::anyhow!("unexpected {status} from the framework")),
+    };
+    let (req, _) = res.into_parts();
+    let mut resp = actix_web::ResponseError::error_response(&error);
+    *resp.status_mut() = if status.is_client_error() && matches!(error, ApiError::BadRequest(_)) {
+        StatusCode::BAD_REQUEST
+    } else {
+        status
+    };
+    ServiceResponse::new(req, resp)
+}
+
+/// The route pattern for metrics (never the raw path, which may carry ids).
+pub fn route_label(req: &ServiceRequest) -> String {
+    req.match_pattern().unwrap_or_else(|| "unmatched".into())
+}

@@ -1,0 +1,157 @@
+//! `Application::build`: configuration in, a bound server out (port 0 works, for tests).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::{Server, Service as _};
+use actix_web::{web, App, HttpServer};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::jwt::KeySet;
+use crate::auth::password::PasswordHasher;
+use crate::bootstrap::{self, Outcome};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::{self, Db};
+use crate::error::extractors;
+use crate::metrics::Metrics;
+use crate::routes;
+use crate::state::AppState;
+
+pub struct Application {
+    port: u16,
+    state: AppState,
+    server: Server,
+}
+
+impl Application {
+    /// Resolves secrets, migrates, bootstraps, binds. Fails with a message naming what is wrong.
+    pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        config.resolve_generated_secrets()?;
+        let db = Db::new(config.database.clone());
+        let migrate_db = db.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let mut conn = migrate_db.get_blocking()?;
+            db::migrate(&mut conn)
+        })
+        .await??;
+
+        let listener = TcpListener::bind(config.listen)
+            .map_err(|e| anyhow::anyhow!("AUTH_LISTEN: cannot bind {}: {e}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let public_url: Arc<str> = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}")).into();
+
+        let current = config.jwt_key_pem.as_ref().ok_or_else(|| anyhow::anyhow!("AUTH_JWT_KEY_FILE: required"))?;
+        let previous: Vec<&str> = config.jwt_previous_key_pems.iter().map(|p| p.expose().as_str()).collect();
+        let keys = KeySet::new(current.expose(), &previous, public_url.to_string(), config.jwt_audience.clone())
+            .map_err(|e| anyhow::anyhow!("AUTH_JWT_KEY_FILE: {e}"))?;
+
+        if let (Some(tenant), Some(email)) = (config.bootstrap_tenant.clone(), config.bootstrap_admin_email.clone()) {
+            let password = config.bootstrap_admin_password.as_ref().map(|p| p.expose().clone());
+            let (boot_db, now) = (db.clone(), clock.unix());
+            let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<Outcome> {
+                let mut conn = boot_db.get_blocking()?;
+                bootstrap::ensure_admin(&mut conn, &tenant, &email, password.as_deref(), now)
+            })
+            .await?
+            .map_err(|e| anyhow::anyhow!("AUTH_BOOTSTRAP_*: {e}"))?;
+            if let Outcome::CreatedWithPassword(password) = outcome {
+                // Shown once on the console, never logged: the operator's only copy.
+                println!(
+                    "\n  Demo site '{}' with admin {} created.\n  Admin password (shown only this once): {password}\n",
+                    config.bootstrap_tenant.as_deref().unwrap_or_default(),
+                    config.bootstrap_admin_email.as_deref().unwrap_or_default(),
+                );
+            }
+        }
+
+        let state = AppState {
+            config: Arc::new(config),
+            public_url,
+            db,
+            keys: Arc::new(keys),
+            hasher: PasswordHasher::new(),
+            clock,
+            metrics: Arc::new(Metrics::default()),
+        };
+        let server = run(listener, state.clone())?;
+        spawn_housekeeping(state.clone());
+        tracing::info!(address = %addr, public_url = %state.public_url, "listening");
+        Ok(Self { port: addr.port(), state, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until stopped; SIGTERM lets in-flight requests finish (10 s at most).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        let metrics = data.metrics.clone();
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::JsonConfig::default().limit(extractors::BODY_LIMIT).error_handler(extractors::json))
+            .app_data(web::QueryConfig::default().error_handler(extractors::query))
+            .app_data(web::PathConfig::default().error_handler(extractors::path))
+            .app_data(web::PayloadConfig::new(extractors::BODY_LIMIT))
+            .wrap_fn(move |req, srv| {
+                let started = Instant::now();
+                let method = req.method().to_string();
+                let route = routes::route_label(&req);
+                let metrics = metrics.clone();
+                let fut = srv.call(req);
+                async move {
+                    let res = routes::problem_guard(fut.await?);
+                    let elapsed = started.elapsed();
+                    let status = res.status().as_u16();
+                    metrics.observe_request(&method, &route, status, elapsed.as_secs_f64());
+                    tracing::info!(
+                        method = %method,
+                        route = %route,
+                        status,
+                        latency_ms = elapsed.as_secs_f64() * 1000.0,
+                        "request"
+                    );
+                    Ok(res)
+                }
+            })
+            .configure(routes::configure)
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", crate::openapi::spec()))
+            .default_service(web::to(routes::fallback))
+    })
+    .shutdown_timeout(10)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// Every ten minutes: forget expired revocations, access-token records and rate counters.
+fn spawn_housekeeping(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let now = state.now();
+            let result = state
+                .db
+                .run(move |conn| -> Result<usize, db::DbError> {
+                    Ok(db::sessions::purge_expired(conn, now)? + db::throttle::purge(conn, now)?)
+                })
+                .await;
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "housekeeping failed");
+            }
+        }
+    });
+}

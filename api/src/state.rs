@@ -1,0 +1,45 @@
+//! What every request can reach: configuration, the database, keys, the hashing pool, the clock.
+
+use std::sync::Arc;
+
+use crate::auth::jwt::KeySet;
+use crate::auth::password::PasswordHasher;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::Db;
+use crate::metrics::Metrics;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    /// `AUTH_PUBLIC_URL`, or `http://{bound address}`, without a trailing slash.
+    pub public_url: Arc<str>,
+    pub db: Db,
+    pub keys: Arc<KeySet>,
+    pub hasher: PasswordHasher,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn now(&self) -> i64 {
+        self.clock.unix()
+    }
+
+    /// Access tokens live 15 minutes.
+    pub const ACCESS_TOKEN_SECS: i64 = 15 * 60;
+
+    pub fn session_max_secs(&self) -> i64 {
+        self.config.session_max_hours * 3600
+    }
+
+    pub fn session_idle_secs(&self) -> i64 {
+        self.config.session_idle_minutes * 60
+    }
+
+    /// Cookies drop `Secure` only for plain-http development on the loopback.
+    pub fn cookies_secure(&self) -> bool {
+        let url = &*self.public_url;
+        !(url.starts_with("http://localhost") || url.starts_with("http://127.0.0.1") || url.starts_with("http://[::1]"))
+    }
+}

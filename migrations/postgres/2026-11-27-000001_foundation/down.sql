@@ -1,0 +1,9 @@
+DROP TABLE rate_limits;
+DROP TABLE login_throttle;
+DROP TABLE audit_events;
+DROP TABLE revoked_access_tokens;
+DROP TABLE access_tokens;
+DROP TABLE refresh_tokens;
+DROP TABLE refresh_families;
+DROP TABLE users;
+DROP TABLE tenants;

@@ -1,0 +1,289 @@
+//! Test harness: the real application, in-process on port 0, against a fresh SQLite file or a
+//! fresh PostgreSQL database, with a clock the test controls.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use cloudcx_auth::clock::TestClock;
+use cloudcx_auth::config::Config;
+use cloudcx_auth::db::DbTarget;
+use cloudcx_auth::domain::Secret;
+use cloudcx_auth::startup::Application;
+use cloudcx_auth::state::AppState;
+use diesel::{Connection, RunQueryDsl};
+use serde_json::{json, Value};
+
+pub use reqwest::StatusCode;
+
+pub const TENANT: &str = "acme";
+pub const ADMIN_EMAIL: &str = "admin@acme.example";
+pub const ADMIN_PASSWORD: &str = "admin-pass-Correct-7";
+
+/// Generates one test body per database: `mod NAME { fn sqlite(); fn postgres(); }`.
+#[macro_export]
+macro_rules! both_databases {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server for tests: `TEST_DATABASE_URL`, else the local one on 5432.
+pub fn postgres_base_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn with_database(base: &str, name: &str) -> String {
+    let (head, query) = match base.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (base, None),
+    };
+    let root = head.rsplit_once('/').map(|(r, _)| r).unwrap_or(head);
+    match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+/// A throwaway database, dropped with this guard.
+pub struct TestDb {
+    pub target: DbTarget,
+    pg_name: Option<String>,
+    dir: Option<PathBuf>,
+}
+
+impl TestDb {
+    pub fn new(backend: Backend) -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("cloudcx-test-{id}"));
+                std::fs::create_dir_all(&dir).expect("temp dir");
+                let path = dir.join("auth.db");
+                Self { target: DbTarget::Sqlite(path.display().to_string()), pg_name: None, dir: Some(dir) }
+            }
+            Backend::Postgres => {
+                let base = postgres_base_url();
+                let name = format!("cxtest_{id}");
+                let mut admin = diesel::PgConnection::establish(&base).unwrap_or_else(|e| {
+                    panic!(
+                        "PostgreSQL is required for the tests and is not reachable at {base}: {e}. \
+                         Run `make test` (it starts one) or set TEST_DATABASE_URL."
+                    )
+                });
+                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create database");
+                Self { target: DbTarget::Postgres(with_database(&base, &name)), pg_name: Some(name), dir: None }
+            }
+        }
+    }
+
+    /// Drops the PostgreSQL database now (the outage test), leaving the guard with nothing to do.
+    pub fn drop_now(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            if let Ok(mut admin) = diesel::PgConnection::establish(&postgres_base_url()) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        self.drop_now();
+        if let Some(dir) = self.dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// One RSA key for the whole test process (generating one per test would cost seconds).
+pub fn test_signing_key() -> &'static str {
+    static KEY: OnceLock<String> = OnceLock::new();
+    KEY.get_or_init(|| cloudcx_auth::auth::jwt::generate_rsa_pem().expect("rsa key"))
+}
+
+/// The configuration every test starts from: defaults, a fresh database, port 0, no limits in the way.
+pub fn test_config(target: DbTarget) -> Config {
+    let mut config = Config::from_lookup(|_| None).expect("defaults");
+    config.database = target;
+    config.listen = "127.0.0.1:0".parse().expect("addr");
+    config.data_key = Some(Secret::new([42u8; 32]));
+    config.jwt_key_pem = Some(Secret::new(test_signing_key().to_string()));
+    config.signin_per_ip_per_min = 100_000;
+    config.bootstrap_tenant = Some(TENANT.into());
+    config.bootstrap_admin_email = Some(ADMIN_EMAIL.into());
+    config.bootstrap_admin_password = Some(Secret::new(ADMIN_PASSWORD.into()));
+    config.web_dir = PathBuf::from("/nonexistent-web-dir");
+    config
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub backend: Backend,
+    pub clock: Arc<TestClock>,
+    pub state: AppState,
+    /// Keeps cookies, as a browser would.
+    pub client: reqwest::Client,
+    pub db: TestDb,
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let db = TestDb::new(backend);
+    let mut config = test_config(db.target.clone());
+    tweak(&mut config);
+    let clock = Arc::new(TestClock::default());
+    let app = Application::build(config, clock.clone()).await.expect("application starts");
+    let port = app.port();
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    TestApp { address: format!("http://127.0.0.1:{port}"), port, backend, clock, state, client, db }
+}
+
+/// A response read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    pub async fn from(resp: reqwest::Response) -> Self {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Self { status, headers, body, text }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an RFC 9457 answer with this status and code.
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "status of {}", self.text);
+        assert_eq!(self.header("content-type"), Some("application/problem+json"), "content type of {}", self.text);
+        assert_eq!(self.body["code"], code, "code of {}", self.text);
+        assert_eq!(self.body["status"], status);
+        for field in ["type", "title", "detail"] {
+            assert!(self.body[field].is_string(), "{field} missing in {}", self.text);
+        }
+    }
+
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok().map(str::to_string)).collect()
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        Reply::from(self.client.post(self.url(path)).json(&body).send().await.expect("request")).await
+    }
+
+    pub async fn post_auth(&self, path: &str, token: &str, body: Value) -> Reply {
+        Reply::from(self.client.post(self.url(path)).bearer_auth(token).json(&body).send().await.expect("request"))
+            .await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        Reply::from(self.client.get(self.url(path)).send().await.expect("request")).await
+    }
+
+    pub async fn get_auth(&self, path: &str, token: &str) -> Reply {
+        Reply::from(self.client.get(self.url(path)).bearer_auth(token).send().await.expect("request")).await
+    }
+
+    /// Runs setup work directly on the test's database (for states no endpoint makes yet).
+    pub async fn with_db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut cloudcx_auth::db::AnyConnection) -> diesel::QueryResult<T> + Send + 'static,
+    ) -> T {
+        self.state
+            .db
+            .run(move |conn| f(conn).map_err(cloudcx_auth::db::DbError::from))
+            .await
+            .expect("database work")
+    }
+
+    /// `POST /auth/login` with the refresh token in the body.
+    pub async fn login(&self, tenant: &str, email: &str, password: &str) -> Reply {
+        self.post(
+            "/api/v1/auth/login",
+            json!({"tenant": tenant, "email": email, "password": password, "token_delivery": "body"}),
+        )
+        .await
+    }
+
+    /// Signs in and returns (access token, refresh token); panics unless it works.
+    pub async fn sign_in(&self, email: &str, password: &str) -> (String, String) {
+        let r = self.login(TENANT, email, password).await;
+        assert_eq!(r.status, 200, "sign-in failed: {}", r.text);
+        (r.body["access_token"].as_str().expect("at").into(), r.body["refresh_token"].as_str().expect("rt").into())
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await.0
+    }
+
+    /// Creates an agent through the admin API; returns (id, email, password).
+    pub async fn create_agent(&self, admin_token: &str, name: &str) -> (String, String, String) {
+        let email = format!("{name}@acme.example");
+        let password = format!("{name}-Secret-Pass-42");
+        let r = self
+            .post_auth(
+                "/api/v1/admin/users",
+                admin_token,
+                json!({"email": email, "display_name": name, "password": password, "role": "agent"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "create user: {}", r.text);
+        (r.body["id"].as_str().expect("id").into(), email, password)
+    }
+
+    /// The site's audit events of one kind, newest first.
+    pub async fn audit(&self, admin_token: &str, kind: &str) -> Vec<Value> {
+        let r = self.get_auth(&format!("/api/v1/admin/audit-events?kind={kind}&limit=200"), admin_token).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.body["events"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// Decodes a JWT's payload without checking anything (to read claims in assertions).
+pub fn claims_of(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("b64");
+    serde_json::from_slice(&bytes).expect("json")
+}
