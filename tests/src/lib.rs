@@ -237,6 +237,12 @@ impl TestApp {
             .expect("database work")
     }
 
+    /// The application's clock, in Unix seconds.
+    pub fn clock_now(&self) -> i64 {
+        use cloudcx_auth::clock::Clock;
+        self.clock.unix()
+    }
+
     /// `POST /auth/login` with the refresh token in the body.
     pub async fn login(&self, tenant: &str, email: &str, password: &str) -> Reply {
         self.post(

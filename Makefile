@@ -1,0 +1,35 @@
+# CloudCX Auth. The two commands a newcomer needs: `make run` and `make test`.
+CARGO ?= cargo
+DEMO_TENANT ?= demo
+DEMO_ADMIN ?= admin@demo.example
+
+.PHONY: run test openapi lint fmt build clean-data
+
+## Build and start the service on the embedded SQLite database (data/), with a demo site
+## and admin whose generated password is printed once, at the first start.
+run:
+	AUTH_BOOTSTRAP_TENANT=$${AUTH_BOOTSTRAP_TENANT:-$(DEMO_TENANT)} \
+	AUTH_BOOTSTRAP_ADMIN_EMAIL=$${AUTH_BOOTSTRAP_ADMIN_EMAIL:-$(DEMO_ADMIN)} \
+	$(CARGO) run --release -p cloudcx-auth -- serve
+
+## The whole suite: unit tests, the black-box suite on SQLite and PostgreSQL, the spec drift test.
+test:
+	bash scripts/test.sh
+
+## Regenerate openapi.yaml from the code (a test fails when it is stale).
+openapi:
+	$(CARGO) run -q -p cloudcx-auth -- openapi > openapi.yaml
+
+build:
+	$(CARGO) build --release -p cloudcx-auth
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+## Forget the embedded database and the generated keys (the next `make run` starts afresh).
+clean-data:
+	rm -rf data

@@ -1,0 +1,147 @@
+//! The binary itself: its commands, its start-up errors, and what it writes to its logs.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_cloudcx-auth");
+
+fn temp_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("cx-cli-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    dir
+}
+
+fn clean_env(cmd: &mut Command) -> &mut Command {
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AUTH_") || k == "DATABASE_URL" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+#[test]
+fn openapi_prints_the_spec_as_yaml() {
+    let out = Command::new(BIN).arg("openapi").output().expect("runs");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("openapi: 3.1"));
+}
+
+#[test]
+fn a_malformed_setting_stops_start_up_with_one_line_naming_it() {
+    let dir = temp_dir();
+    let out = clean_env(&mut Command::new(BIN))
+        .current_dir(&dir)
+        .env("AUTH_SESSION_IDLE_MINUTES", "soon")
+        .arg("serve")
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("AUTH_SESSION_IDLE_MINUTES"), "{stderr}");
+    let out = clean_env(&mut Command::new(BIN))
+        .current_dir(&dir)
+        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/x")
+        .arg("serve")
+        .output()
+        .expect("runs");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("AUTH_DATA_KEY"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn create_admin_takes_the_password_from_standard_input() {
+    let dir = temp_dir();
+    let mut child = clean_env(&mut Command::new(BIN))
+        .current_dir(&dir)
+        .args(["create-admin", "--tenant", "acme", "--email", "boss@acme.example"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    child.stdin.take().expect("stdin").write_all(b"boss-Secret-Pass-1\n").expect("write");
+    let out = child.wait_with_output().expect("waits");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.join("data/cloudcx-auth.db").exists());
+    assert!(dir.join("data/jwt-signing-key.pem").exists());
+    // A second time: the admin exists already.
+    let again = clean_env(&mut Command::new(BIN))
+        .current_dir(&dir)
+        .env("AUTH_ADMIN_PASSWORD", "boss-Secret-Pass-1")
+        .args(["create-admin", "--tenant", "acme", "--email", "boss@acme.example"])
+        .output()
+        .expect("runs");
+    assert!(!again.status.success());
+    // A weak password is refused.
+    let weak = clean_env(&mut Command::new(BIN))
+        .current_dir(&dir)
+        .env("AUTH_ADMIN_PASSWORD", "password1")
+        .args(["create-admin", "--tenant", "acme", "--email", "other@acme.example"])
+        .output()
+        .expect("runs");
+    assert!(!weak.status.success());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Serves on the embedded database, signs in, and checks that neither the password nor any
+/// token reaches the log.
+#[test]
+fn the_logs_never_contain_passwords_or_tokens() {
+    let dir = temp_dir();
+    let password = "Bootstrap-Secret-Pass-9";
+    let mut child = clean_env(&mut Command::new(BIN))
+        .current_dir(&dir)
+        .env("AUTH_LISTEN", "127.0.0.1:0")
+        .env("AUTH_BOOTSTRAP_TENANT", "acme")
+        .env("AUTH_BOOTSTRAP_ADMIN_EMAIL", "boss@acme.example")
+        .env("AUTH_BOOTSTRAP_ADMIN_PASSWORD", password)
+        .env("RUST_LOG", "debug")
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut log = String::new();
+    let address = loop {
+        let mut line = String::new();
+        assert!(stdout.read_line(&mut line).expect("read") > 0, "exited early: {log}");
+        log.push_str(&line);
+        if line.contains("\"listening\"") {
+            let v: serde_json::Value = serde_json::from_str(&line).expect("json log line");
+            break v["fields"]["address"].as_str().expect("address").to_string();
+        }
+    };
+    let body = format!(r#"{{"tenant":"acme","email":"boss@acme.example","password":"{password}","token_delivery":"body"}}"#);
+    let reply = http_post(&address, "/api/v1/auth/login", &body);
+    assert!(reply.contains("access_token"), "{reply}");
+    let json: serde_json::Value = serde_json::from_str(reply.split("\r\n\r\n").nth(1).expect("body")).expect("json");
+    let (access, refresh) = (json["access_token"].as_str().unwrap(), json["refresh_token"].as_str().unwrap());
+    http_post(&address, "/api/v1/auth/login", &body.replace(password, "Wrong-Secret-Pass-9"));
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = child.kill();
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut stdout, &mut rest);
+    log.push_str(&rest);
+    assert!(log.contains("\"request\""), "requests are logged: {log}");
+    for secret in [password, "Wrong-Secret-Pass-9", access, refresh] {
+        assert!(!log.contains(secret), "a secret reached the log");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn http_post(address: &str, path: &str, body: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("write");
+    let mut reply = String::new();
+    let _ = std::io::Read::read_to_string(&mut stream, &mut reply);
+    reply
+}
