@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, auth, me, ops, wellknown};
+use crate::routes::{admin, auth, me, mfa, ops, two_factor, wellknown};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,9 +20,23 @@ use crate::routes::{admin, auth, me, ops, wellknown};
         auth::refresh,
         auth::logout,
         auth::reauth,
+        mfa::reauth_email_code,
+        mfa::verify,
+        mfa::resend,
         me::me,
+        two_factor::status,
+        two_factor::email_setup,
+        two_factor::totp_setup,
+        two_factor::confirm,
+        two_factor::disable,
+        two_factor::view_backup_codes,
+        two_factor::download_backup_codes,
+        two_factor::regenerate_backup_codes,
         admin::list_users,
         admin::create_user,
+        admin::reset_two_factor,
+        admin::get_settings,
+        admin::patch_settings,
         admin::audit_events,
         wellknown::jwks,
         wellknown::openid_configuration,
@@ -35,6 +49,7 @@ use crate::routes::{admin, auth, me, ops, wellknown};
     tags(
         (name = "sign-in", description = "Password sign-in, tokens and sessions"),
         (name = "my account", description = "The signed-in user's own account"),
+        (name = "two-factor", description = "Two-factor authentication: one method, backup codes"),
         (name = "administration", description = "Site administration (admins only)"),
         (name = "discovery", description = "Keys and metadata for services that verify our tokens"),
         (name = "operations", description = "Health, readiness and metrics"),

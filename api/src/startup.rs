@@ -66,6 +66,12 @@ impl Application {
             }
         }
 
+        let data_key = crate::auth::secrets::DataKey::new(
+            *config.data_key.as_ref().ok_or_else(|| anyhow::anyhow!("AUTH_DATA_KEY: required"))?.expose(),
+        );
+        let outbox_dir = config.data_dir().unwrap_or_else(|| std::path::PathBuf::from("data")).join("outbox");
+        let mailer = crate::mail::Mailer::new(config.smtp_url.as_deref(), outbox_dir, "CloudCX <no-reply@cloudcx.local>")
+            .map_err(|e| anyhow::anyhow!("AUTH_SMTP_URL: {e}"))?;
         let state = AppState {
             config: Arc::new(config),
             public_url,
@@ -74,7 +80,17 @@ impl Application {
             hasher: PasswordHasher::new(),
             clock,
             metrics: Arc::new(Metrics::default()),
+            data_key,
+            mailer,
+            outbox_wake: Arc::new(tokio::sync::Notify::new()),
         };
+        crate::notices::spawn_sender(
+            state.db.clone(),
+            state.data_key.clone(),
+            state.mailer.clone(),
+            state.clock.clone(),
+            state.outbox_wake.clone(),
+        );
         let server = run(listener, state.clone())?;
         spawn_housekeeping(state.clone());
         tracing::info!(address = %addr, public_url = %state.public_url, "listening");

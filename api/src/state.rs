@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use crate::auth::jwt::KeySet;
 use crate::auth::password::PasswordHasher;
+use crate::auth::secrets::DataKey;
+use crate::mail::Mailer;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
@@ -19,6 +21,11 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
+    /// `AUTH_DATA_KEY`: seals secrets at rest and keys the code hashes.
+    pub data_key: DataKey,
+    pub mailer: Mailer,
+    /// Wakes the outbox sender after a notice is queued.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {

@@ -1,6 +1,8 @@
 //! Test harness: the real application, in-process on port 0, against a fresh SQLite file or a
 //! fresh PostgreSQL database, with a clock the test controls.
 
+pub mod smtp;
+
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
@@ -142,6 +144,8 @@ pub struct TestApp {
     /// Keeps cookies, as a browser would.
     pub client: reqwest::Client,
     pub db: TestDb,
+    /// The mail server the app talks to: a real SMTP conversation on loopback.
+    pub smtp: smtp::SmtpSink,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -150,7 +154,9 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let db = TestDb::new(backend);
+    let smtp = smtp::SmtpSink::start().await;
     let mut config = test_config(db.target.clone());
+    config.smtp_url = Some(smtp.url());
     tweak(&mut config);
     let clock = Arc::new(TestClock::default());
     let app = Application::build(config, clock.clone()).await.expect("application starts");
@@ -162,7 +168,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    TestApp { address: format!("http://127.0.0.1:{port}"), port, backend, clock, state, client, db }
+    TestApp { address: format!("http://127.0.0.1:{port}"), port, backend, clock, state, client, db, smtp }
 }
 
 /// A response read whole.

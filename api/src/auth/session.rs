@@ -56,6 +56,8 @@ pub fn mint_access_token(
     family: &Family,
     now: i64,
 ) -> Result<String, ApiError> {
+    let require_2fa = tenants::find(conn, &user.tenant_id)?.is_some_and(|t| t.require_2fa);
+    let setup_required = require_2fa && crate::db::mfa::find(conn, &user.id)?.is_none();
     let claims = Claims {
         iss: keys.issuer().to_string(),
         sub: user.id.clone(),
@@ -70,7 +72,7 @@ pub fn mint_access_token(
         amr: family.amr_list(),
         acr: Some(family.acr.clone()),
         sid: Some(family.id.clone()),
-        mfa_setup_required: None,
+        mfa_setup_required: setup_required.then_some(true),
         client_id: None,
         scope: None,
     };

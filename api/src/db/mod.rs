@@ -2,6 +2,8 @@
 //! [`Db::run`] (off the event loop) and [`write_tx`] (one atomic write transaction).
 
 pub mod audit;
+pub mod mfa;
+pub mod outbox;
 pub mod schema;
 pub mod sessions;
 pub mod tenants;

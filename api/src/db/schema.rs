@@ -6,6 +6,7 @@ diesel::table! {
         slug -> Text,
         name -> Text,
         created_at -> BigInt,
+        require_2fa -> Bool,
     }
 }
 
@@ -97,6 +98,87 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_mfa (user_id) {
+        user_id -> Text,
+        method -> Text,
+        totp_secret -> Nullable<Text>,
+        last_totp_step -> BigInt,
+        enabled_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    mfa_setups (user_id) {
+        user_id -> Text,
+        method -> Text,
+        totp_secret -> Nullable<Text>,
+        code_hash -> Nullable<Text>,
+        expires_at -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    backup_code_sets (user_id) {
+        user_id -> Text,
+        id -> Text,
+        sealed_codes -> Text,
+        generated_at -> BigInt,
+        downloaded_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    backup_codes (id) {
+        id -> Text,
+        user_id -> Text,
+        set_id -> Text,
+        position -> Integer,
+        salt -> Text,
+        code_hash -> Text,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    mfa_challenges (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        purpose -> Text,
+        method -> Text,
+        code_hash -> Nullable<Text>,
+        code_expires_at -> Nullable<BigInt>,
+        last_sent_at -> Nullable<BigInt>,
+        expires_at -> BigInt,
+        consumed_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    mfa_throttle (user_id) {
+        user_id -> Text,
+        failures -> Integer,
+        locked_until -> Nullable<BigInt>,
+        last_failure_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        recipient -> Text,
+        subject -> Text,
+        sealed_body -> Text,
+        created_at -> BigInt,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        sent_at -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(refresh_families -> users (user_id));
 diesel::joinable!(refresh_tokens -> refresh_families (family_id));
@@ -111,4 +193,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     login_throttle,
     rate_limits,
+    user_mfa,
+    mfa_setups,
+    backup_code_sets,
+    backup_codes,
+    mfa_challenges,
+    mfa_throttle,
+    outbox,
 );

@@ -10,6 +10,7 @@ pub struct Tenant {
     pub slug: String,
     pub name: String,
     pub created_at: i64,
+    pub require_2fa: bool,
 }
 
 pub fn find_by_slug(conn: &mut AnyConnection, slug: &str) -> QueryResult<Option<Tenant>> {
@@ -25,7 +26,12 @@ pub fn ensure(conn: &mut AnyConnection, slug: &str, name: &str, now: i64) -> Que
     if let Some(t) = find_by_slug(conn, slug)? {
         return Ok(t);
     }
-    let tenant = Tenant { id: uuid::Uuid::new_v4().to_string(), slug: slug.into(), name: name.into(), created_at: now };
+    let tenant = Tenant { id: uuid::Uuid::new_v4().to_string(), slug: slug.into(), name: name.into(), created_at: now, require_2fa: false };
     diesel::insert_into(tenants::table).values(&tenant).execute(conn)?;
     Ok(tenant)
+}
+
+pub fn set_require_2fa(conn: &mut AnyConnection, id: &str, value: bool) -> QueryResult<()> {
+    diesel::update(tenants::table.find(id)).set(tenants::require_2fa.eq(value)).execute(conn)?;
+    Ok(())
 }

@@ -8,7 +8,7 @@ use crate::auth::session::account_key;
 use crate::clock::rfc3339;
 use crate::db::audit::{self, Filter, NewEvent};
 use crate::db::users::User;
-use crate::db::{throttle, users, write_tx};
+use crate::db::{mfa, sessions, tenants, throttle, users, write_tx};
 use crate::domain::{Email, NewPassword, Role, Secret};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::routes::extract::{self, AdminUser};
@@ -36,14 +36,14 @@ pub struct UserView {
 }
 
 impl UserView {
-    fn new(user: User, locked: bool) -> Self {
+    fn new(user: User, locked: bool, method: Option<String>) -> Self {
         Self {
             id: user.id,
             email: user.email,
             display_name: user.display_name,
             role: user.role,
             disabled: user.disabled,
-            two_factor: TwoFactorSummary { enabled: false, method: None },
+            two_factor: TwoFactorSummary { enabled: method.is_some(), method },
             locked,
             created_at: rfc3339(user.created_at),
             last_sign_in_at: user.last_sign_in_at.map(rfc3339),
@@ -84,8 +84,19 @@ pub async fn list_users(state: web::Data<AppState>, admin: AdminUser) -> Result<
         .run(move |conn| -> Result<_, ApiError> {
             let all = users::list(conn, &tenant.id)?;
             let keys: Vec<String> = all.iter().map(|u| account_key(&tenant.slug, &u.email)).collect();
+            let ids: Vec<String> = all.iter().map(|u| u.id.clone()).collect();
             let locked = throttle::locked_keys(conn, &keys, now)?;
-            Ok(all.into_iter().zip(keys).map(|(u, k)| UserView::new(u, locked.contains(&k))).collect())
+            let mfa_locked = mfa::mfa_locked_users(conn, &ids, now)?;
+            let methods: std::collections::HashMap<String, String> = mfa::methods_of(conn, &ids)?.into_iter().collect();
+            Ok(all
+                .into_iter()
+                .zip(keys)
+                .map(|(u, k)| {
+                    let is_locked = locked.contains(&k) || mfa_locked.contains(&u.id);
+                    let method = methods.get(&u.id).cloned();
+                    UserView::new(u, is_locked, method)
+                })
+                .collect())
         })
         .await?;
     Ok(HttpResponse::Ok().json(UserList { users }))
@@ -163,7 +174,7 @@ pub async fn create_user(
     if !inserted {
         return Err(ApiError::invalid("email", "a user with this e-mail already exists on the site"));
     }
-    Ok(HttpResponse::Created().json(UserView::new(user, false)))
+    Ok(HttpResponse::Created().json(UserView::new(user, false, None)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -260,8 +271,144 @@ pub async fn audit_events(
     Ok(HttpResponse::Ok().json(AuditEventList { events, next_before }))
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetTwoFactorRequest {
+    /// Why: kept in the audit log.
+    pub reason: String,
+    /// The support ticket, if any.
+    #[serde(default)]
+    pub ticket: Option<String>,
+}
+
+/// Recover an account whose owner lost both device and backup codes: removes the method and the
+/// codes, signs the user out everywhere, audits who and why, and e-mails the user.
+#[utoipa::path(
+    post, path = "/api/v1/admin/users/{id}/2fa/reset", tag = "administration",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    request_body = ResetTwoFactorRequest,
+    responses(
+        (status = 204, description = "Reset"),
+        (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found` (also a user of another site)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`mfa_not_enabled`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: a reason is required", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn reset_two_factor(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    path: web::Path<String>,
+    body: web::Json<ResetTwoFactorRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let reason = body.reason.trim().to_string();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ApiError::invalid("reason", "1 to 500 characters"));
+    }
+    let ticket = body.ticket.map(|t| t.trim().chars().take(100).collect::<String>()).filter(|t| !t.is_empty());
+    let (id, now, origin, key) = (path.into_inner(), state.now(), extract::origin(&req, &state), state.data_key.clone());
+    let actor = admin.0.user;
+    state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| {
+                let user = users::find_in_tenant(conn, &actor.tenant_id, &id)?.ok_or(ApiError::NotFound)?;
+                if !mfa::remove_all(conn, &user.id)? {
+                    return Err(ApiError::MfaNotEnabled);
+                }
+                mfa::reset_mfa_failures(conn, &user.id)?;
+                let ended = sessions::revoke_user_families(conn, &user.id, None, "mfa_admin_reset", now)?;
+                audit::record(
+                    conn,
+                    &origin,
+                    now,
+                    NewEvent {
+                        tenant_id: Some(&user.tenant_id),
+                        kind: "mfa_admin_reset",
+                        user_id: Some(&user.id),
+                        actor_id: Some(&actor.id),
+                        details: serde_json::json!({ "reason": reason, "ticket": ticket, "sessions_ended": ended }),
+                    },
+                )?;
+                crate::notices::queue(conn, &key, &user.email, crate::notices::Notice::TwoFactorResetByAdmin, now)?;
+                Ok(())
+            })
+        })
+        .await?;
+    state.outbox_wake.notify_one();
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SiteSettings {
+    /// Every user of the site must set up 2FA; until then only `/me`, `/me/2fa/*` and `/auth/*` answer.
+    pub require_2fa: bool,
+}
+
+/// The site's security policy.
+#[utoipa::path(
+    get, path = "/api/v1/admin/settings", tag = "administration",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = SiteSettings),
+        (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_settings(admin: AdminUser) -> HttpResponse {
+    HttpResponse::Ok().json(SiteSettings { require_2fa: admin.0.tenant.require_2fa })
+}
+
+/// Change the site's security policy.
+#[utoipa::path(
+    patch, path = "/api/v1/admin/settings", tag = "administration",
+    security(("bearer" = [])),
+    request_body = SiteSettings,
+    responses(
+        (status = 200, body = SiteSettings),
+        (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn patch_settings(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    body: web::Json<SiteSettings>,
+) -> Result<HttpResponse, ApiError> {
+    let value = body.require_2fa;
+    let (now, origin, actor) = (state.now(), extract::origin(&req, &state), admin.0.user);
+    state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| {
+                tenants::set_require_2fa(conn, &actor.tenant_id, value)?;
+                audit::record(
+                    conn,
+                    &origin,
+                    now,
+                    NewEvent {
+                        tenant_id: Some(&actor.tenant_id),
+                        kind: "site_settings_changed",
+                        user_id: None,
+                        actor_id: Some(&actor.id),
+                        details: serde_json::json!({ "require_2fa": value }),
+                    },
+                )?;
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(SiteSettings { require_2fa: value }))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use crate::routes::resource;
     cfg.service(resource("/users").get(list_users).post(create_user))
+        .service(resource("/users/{id}/2fa/reset").post(reset_two_factor))
+        .service(resource("/settings").get(get_settings).patch(patch_settings))
         .service(resource("/audit-events").get(audit_events));
 }

@@ -13,6 +13,7 @@ use crate::db::{sessions, throttle, write_tx};
 use crate::domain::{Email, Secret, TenantSlug, MAX_PASSWORD_CHARS};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::routes::extract::{self, AuthUser, OptionalJson};
+use crate::routes::mfa;
 use crate::state::AppState;
 
 pub const REFRESH_COOKIE: &str = "cx_refresh";
@@ -57,6 +58,14 @@ pub enum SignInResponse {
         /// Only with `token_delivery: "body"`.
         #[serde(skip_serializing_if = "Option::is_none")]
         refresh_token: Option<String>,
+    },
+    /// The password was right; the second factor is next (`POST /auth/mfa/verify`).
+    MfaRequired {
+        /// Opaque, 5 minutes, for `/auth/mfa/verify` and `/auth/mfa/resend` only.
+        mfa_token: String,
+        /// `totp` or `email` (for `email` the code has just been sent).
+        method: String,
+        expires_in: i64,
     },
 }
 
@@ -189,10 +198,15 @@ pub async fn login(
     let now = state.now();
 
     let (k, s, e) = (key.clone(), slug.as_str().to_string(), email.as_str().to_string());
-    let (locked, account) = state
+    let (locked, account, method) = state
         .db
         .run(move |conn| -> Result<_, ApiError> {
-            Ok((throttle::locked_for(conn, &k, now)?, session::find_account(conn, &s, &e)?))
+            let account = session::find_account(conn, &s, &e)?;
+            let method = match &account {
+                Some((_, u)) => crate::db::mfa::find(conn, &u.id)?,
+                None => None,
+            };
+            Ok((throttle::locked_for(conn, &k, now)?, account, method))
         })
         .await?;
     if let Some(retry) = locked {
@@ -207,6 +221,12 @@ pub async fn login(
 
     let (keys, life) = (state.keys.clone(), lifetimes(&state));
     match (password_ok, usable) {
+        (true, Some((tenant, user))) if method.is_some() => {
+            let method = method.map(|m| m.method).unwrap_or_default();
+            let answer = crate::routes::mfa::start_challenge(&state, &user, &tenant, &method, key, origin).await?;
+            state.metrics.signin("mfa_required");
+            Ok(answer)
+        }
         (true, Some((tenant, user))) => {
             let issued = state
                 .db
@@ -408,7 +428,8 @@ pub async fn reauth(
         .await
         .map_err(ApiError::internal)?;
     let family_id = user.claims.sid.clone().ok_or(ApiError::Unauthenticated)?;
-    let (keys, life) = (state.keys.clone(), lifetimes(&state));
+    let submission = crate::auth::mfa::Submission { code: body.code, backup_code: body.backup_code };
+    let st = state.get_ref().clone();
     let AuthUser { user: account, tenant, .. } = user;
     let result = state
         .db
@@ -425,14 +446,29 @@ pub async fn reauth(
                             kind: "reauth_failed",
                             user_id: Some(&account.id),
                             actor_id: Some(&account.id),
-                            details: serde_json::json!({ "consecutive_failures": failures }),
+                            details: serde_json::json!({ "reason": "invalid_credentials", "consecutive_failures": failures }),
                         },
                     )?;
-                    return Ok(None);
+                    return Ok(Err(ApiError::InvalidCredentials { in_session: true }));
                 }
+                let how = match crate::db::mfa::find(conn, &account.id)? {
+                    None => Authentication::password(),
+                    Some(method) => {
+                        let challenge = crate::db::mfa::find_challenge(conn, &mfa::reauth_challenge_hash(&family_id))?
+                            .filter(|c| c.purpose == "reauth" && c.consumed_at.is_none() && c.expires_at > now);
+                        match mfa::check_second_factor(
+                            conn, &st, &account, &method, challenge.as_ref(), &submission, &origin, now,
+                        )? {
+                            mfa::SecondFactor::Passed(factor) => Authentication { amr: factor.amr("pwd"), acr: "aal2" },
+                            mfa::SecondFactor::Wrong => return Ok(Err(ApiError::InvalidCode { in_session: true })),
+                            mfa::SecondFactor::Locked(retry) => {
+                                return Ok(Err(ApiError::TooManyAttempts { retry_after: retry as u64 }))
+                            }
+                        }
+                    }
+                };
                 throttle::reset(conn, &key)?;
-                let issued =
-                    session::reauthenticate(conn, &keys, life, &account, &family_id, &Authentication::password(), now)?;
+                let issued = session::reauthenticate(conn, &st.keys, lifetimes(&st), &account, &family_id, &how, now)?;
                 audit::record(
                     conn,
                     &origin,
@@ -442,17 +478,14 @@ pub async fn reauth(
                         kind: "reauthenticated",
                         user_id: Some(&account.id),
                         actor_id: Some(&account.id),
-                        details: serde_json::json!({ "session_id": family_id }),
+                        details: serde_json::json!({ "session_id": family_id, "amr": how.amr }),
                     },
                 )?;
-                Ok::<_, ApiError>(Some(issued))
+                Ok::<_, ApiError>(Ok(issued))
             })
         })
         .await?;
-    match result {
-        Some(issued) => Ok(authenticated(&state, issued, body.token_delivery.unwrap_or_default())),
-        None => Err(ApiError::InvalidCredentials { in_session: true }),
-    }
+    Ok(authenticated(&state, result?, body.token_delivery.unwrap_or_default()))
 }
 
 #[cfg(test)]

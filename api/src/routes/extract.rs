@@ -31,6 +31,13 @@ pub struct AuthUser {
     pub claims: Claims,
     pub user: User,
     pub tenant: Tenant,
+    /// The site requires 2FA and this user has none yet.
+    pub mfa_setup_required: bool,
+}
+
+/// Where a user who must still set up 2FA may go.
+fn reachable_without_mfa(path: &str) -> bool {
+    path == "/api/v1/me" || path.starts_with("/api/v1/me/2fa") || path.starts_with("/api/v1/auth/")
 }
 
 impl AuthUser {
@@ -55,7 +62,7 @@ pub fn bearer(req: &HttpRequest) -> Option<String> {
 }
 
 /// Checks a user access token: signature and claims, revocation, and the account behind it.
-pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
+pub async fn authenticate(state: &AppState, token: &str, path: &str) -> Result<AuthUser, ApiError> {
     let claims = state.keys.verify(token, state.now()).map_err(|_| ApiError::Unauthenticated)?;
     if claims.role.is_none() {
         return Err(ApiError::Forbidden("a service token cannot use user routes".into()));
@@ -70,11 +77,16 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Api
             let Some(user) = users::find(conn, &sub)?.filter(|u| !u.disabled && u.tenant_id == tid) else {
                 return Ok(None);
             };
-            Ok(tenants::find(conn, &user.tenant_id)?.map(|t| (user, t)))
+            let Some(tenant) = tenants::find(conn, &user.tenant_id)? else { return Ok(None) };
+            let setup_required = tenant.require_2fa && crate::db::mfa::find(conn, &user.id)?.is_none();
+            Ok(Some((user, tenant, setup_required)))
         })
         .await?;
-    let (user, tenant) = found.ok_or(ApiError::Unauthenticated)?;
-    Ok(AuthUser { claims, user, tenant })
+    let (user, tenant, mfa_setup_required) = found.ok_or(ApiError::Unauthenticated)?;
+    if mfa_setup_required && !reachable_without_mfa(path) {
+        return Err(ApiError::MfaSetupRequired);
+    }
+    Ok(AuthUser { claims, user, tenant, mfa_setup_required })
 }
 
 impl FromRequest for AuthUser {
@@ -84,10 +96,11 @@ impl FromRequest for AuthUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = state(req);
         let token = bearer(req);
+        let path = req.path().to_string();
         Box::pin(async move {
             let state = state?;
             let token = token.ok_or(ApiError::Unauthenticated)?;
-            authenticate(&state, &token).await
+            authenticate(&state, &token, &path).await
         })
     }
 }

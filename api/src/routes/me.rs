@@ -37,14 +37,14 @@ pub struct MeResponse {
     )
 )]
 pub async fn me(user: AuthUser) -> Result<HttpResponse, ApiError> {
-    let AuthUser { user, tenant, claims } = user;
+    let AuthUser { user, tenant, mfa_setup_required, .. } = user;
     Ok(HttpResponse::Ok().json(MeResponse {
         id: user.id,
         email: user.email,
         display_name: user.display_name,
         role: user.role,
         tenant: TenantView { id: tenant.id, slug: tenant.slug, name: tenant.name },
-        mfa_setup_required: claims.mfa_setup_required.unwrap_or(false),
+        mfa_setup_required,
     }))
 }
 

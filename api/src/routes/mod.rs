@@ -4,7 +4,9 @@ pub mod admin;
 pub mod auth;
 pub mod extract;
 pub mod me;
+pub mod mfa;
 pub mod ops;
+pub mod two_factor;
 pub mod wellknown;
 
 use std::path::{Component, Path, PathBuf};
@@ -73,8 +75,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/login").post(auth::login))
             .service(resource("/token/refresh").post(auth::refresh))
             .service(resource("/logout").post(auth::logout))
-            .service(resource("/reauth").post(auth::reauth)),
+            .service(resource("/reauth").post(auth::reauth))
+            .service(resource("/reauth/email-code").post(mfa::reauth_email_code))
+            .service(resource("/mfa/verify").post(mfa::verify))
+            .service(resource("/mfa/resend").post(mfa::resend)),
     )
+    .service(web::scope("/api/v1/me/2fa").configure(two_factor::configure))
     .service(web::scope("/api/v1/me").configure(me::configure))
     .service(web::scope("/api/v1/admin").configure(admin::configure))
     .service(resource("/.well-known/jwks.json").get(wellknown::jwks))

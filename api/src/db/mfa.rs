@@ -1,0 +1,287 @@
+//! Second-factor state: the active method, pending setups, backup codes, challenges and the
+//! per-account guess counter. Secrets arrive here already sealed or hashed.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Text};
+
+use super::schema::{backup_code_sets, backup_codes, mfa_challenges, mfa_setups, mfa_throttle, user_mfa};
+use super::AnyConnection;
+use crate::on_each_backend;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = user_mfa)]
+pub struct UserMfa {
+    pub user_id: String,
+    pub method: String,
+    pub totp_secret: Option<String>,
+    pub last_totp_step: i64,
+    pub enabled_at: i64,
+}
+
+pub fn find(conn: &mut AnyConnection, user_id: &str) -> QueryResult<Option<UserMfa>> {
+    user_mfa::table.find(user_id).select(UserMfa::as_select()).first(conn).optional()
+}
+
+/// The methods of several users at once (for lists).
+pub fn methods_of(conn: &mut AnyConnection, user_ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    user_mfa::table.filter(user_mfa::user_id.eq_any(user_ids)).select((user_mfa::user_id, user_mfa::method)).load(conn)
+}
+
+/// Activates a method; `Ok(false)` when the user already has one (the primary key decides).
+pub fn enable(conn: &mut AnyConnection, row: &UserMfa) -> QueryResult<bool> {
+    match diesel::insert_into(user_mfa::table).values(row).execute(conn) {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Spends a TOTP step: succeeds once per step, and never for a step at or before the last one.
+pub fn spend_totp_step(conn: &mut AnyConnection, user_id: &str, step: i64) -> QueryResult<bool> {
+    Ok(diesel::update(user_mfa::table.find(user_id).filter(user_mfa::last_totp_step.lt(step)))
+        .set(user_mfa::last_totp_step.eq(step))
+        .execute(conn)?
+        == 1)
+}
+
+/// Removes the method, its backup codes and any pending step. Returns whether a method was active.
+pub fn remove_all(conn: &mut AnyConnection, user_id: &str) -> QueryResult<bool> {
+    let had = diesel::delete(user_mfa::table.find(user_id)).execute(conn)? == 1;
+    diesel::delete(backup_codes::table.filter(backup_codes::user_id.eq(user_id))).execute(conn)?;
+    diesel::delete(backup_code_sets::table.find(user_id)).execute(conn)?;
+    diesel::delete(mfa_setups::table.find(user_id)).execute(conn)?;
+    diesel::delete(mfa_challenges::table.filter(mfa_challenges::user_id.eq(user_id))).execute(conn)?;
+    Ok(had)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = mfa_setups)]
+pub struct Setup {
+    pub user_id: String,
+    pub method: String,
+    pub totp_secret: Option<String>,
+    pub code_hash: Option<String>,
+    pub expires_at: i64,
+    pub created_at: i64,
+}
+
+/// Replaces any pending setup of the user.
+pub fn put_setup(conn: &mut AnyConnection, setup: &Setup) -> QueryResult<()> {
+    diesel::delete(mfa_setups::table.find(&setup.user_id)).execute(conn)?;
+    diesel::insert_into(mfa_setups::table).values(setup).execute(conn)?;
+    Ok(())
+}
+
+pub fn find_setup(conn: &mut AnyConnection, user_id: &str) -> QueryResult<Option<Setup>> {
+    mfa_setups::table.find(user_id).select(Setup::as_select()).first(conn).optional()
+}
+
+pub fn delete_setup(conn: &mut AnyConnection, user_id: &str) -> QueryResult<()> {
+    diesel::delete(mfa_setups::table.find(user_id)).execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = backup_code_sets)]
+pub struct BackupSet {
+    pub user_id: String,
+    pub id: String,
+    pub sealed_codes: String,
+    pub generated_at: i64,
+    pub downloaded_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = backup_codes)]
+pub struct BackupCode {
+    pub id: String,
+    pub user_id: String,
+    pub set_id: String,
+    pub position: i32,
+    pub salt: String,
+    pub code_hash: String,
+    pub used_at: Option<i64>,
+}
+
+/// Replaces the user's backup codes with a new set: the old ones die at once.
+pub fn replace_backup_codes(conn: &mut AnyConnection, set: &BackupSet, codes: &[BackupCode]) -> QueryResult<()> {
+    diesel::delete(backup_codes::table.filter(backup_codes::user_id.eq(&set.user_id))).execute(conn)?;
+    diesel::delete(backup_code_sets::table.find(&set.user_id)).execute(conn)?;
+    diesel::insert_into(backup_code_sets::table).values(set).execute(conn)?;
+    for code in codes {
+        diesel::insert_into(backup_codes::table).values(code).execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn backup_set(conn: &mut AnyConnection, user_id: &str) -> QueryResult<Option<BackupSet>> {
+    backup_code_sets::table.find(user_id).select(BackupSet::as_select()).first(conn).optional()
+}
+
+pub fn backup_codes(conn: &mut AnyConnection, user_id: &str) -> QueryResult<Vec<BackupCode>> {
+    backup_codes::table
+        .filter(backup_codes::user_id.eq(user_id))
+        .order(backup_codes::position.asc())
+        .select(BackupCode::as_select())
+        .load(conn)
+}
+
+/// Spends one backup code; of concurrent spenders exactly one wins.
+pub fn spend_backup_code(conn: &mut AnyConnection, id: &str, now: i64) -> QueryResult<bool> {
+    Ok(diesel::update(backup_codes::table.find(id).filter(backup_codes::used_at.is_null()))
+        .set(backup_codes::used_at.eq(now))
+        .execute(conn)?
+        == 1)
+}
+
+pub fn mark_downloaded(conn: &mut AnyConnection, user_id: &str, now: i64) -> QueryResult<bool> {
+    Ok(diesel::update(backup_code_sets::table.find(user_id)).set(backup_code_sets::downloaded_at.eq(now)).execute(conn)? == 1)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = mfa_challenges)]
+pub struct Challenge {
+    pub token_hash: String,
+    pub user_id: String,
+    pub purpose: String,
+    pub method: String,
+    pub code_hash: Option<String>,
+    pub code_expires_at: Option<i64>,
+    pub last_sent_at: Option<i64>,
+    pub expires_at: i64,
+    pub consumed_at: Option<i64>,
+    pub created_at: i64,
+}
+
+pub fn put_challenge(conn: &mut AnyConnection, c: &Challenge) -> QueryResult<()> {
+    diesel::delete(mfa_challenges::table.find(&c.token_hash)).execute(conn)?;
+    diesel::insert_into(mfa_challenges::table).values(c).execute(conn)?;
+    Ok(())
+}
+
+pub fn find_challenge(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<Option<Challenge>> {
+    mfa_challenges::table.find(token_hash).select(Challenge::as_select()).first(conn).optional()
+}
+
+/// Consumes a challenge once.
+pub fn consume_challenge(conn: &mut AnyConnection, token_hash: &str, now: i64) -> QueryResult<bool> {
+    Ok(diesel::update(mfa_challenges::table.find(token_hash).filter(mfa_challenges::consumed_at.is_null()))
+        .set(mfa_challenges::consumed_at.eq(now))
+        .execute(conn)?
+        == 1)
+}
+
+/// A new e-mailed code for a challenge (the old one void), only if no other resend won the race.
+pub fn replace_challenge_code(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    previous_sent_at: Option<i64>,
+    code_hash: &str,
+    code_expires_at: i64,
+    now: i64,
+) -> QueryResult<bool> {
+    let target = mfa_challenges::table.find(token_hash);
+    let changed = match previous_sent_at {
+        Some(t) => diesel::update(target.filter(mfa_challenges::last_sent_at.eq(t)))
+            .set((
+                mfa_challenges::code_hash.eq(code_hash),
+                mfa_challenges::code_expires_at.eq(code_expires_at),
+                mfa_challenges::last_sent_at.eq(now),
+            ))
+            .execute(conn)?,
+        None => diesel::update(target.filter(mfa_challenges::last_sent_at.is_null()))
+            .set((
+                mfa_challenges::code_hash.eq(code_hash),
+                mfa_challenges::code_expires_at.eq(code_expires_at),
+                mfa_challenges::last_sent_at.eq(now),
+            ))
+            .execute(conn)?,
+    };
+    Ok(changed == 1)
+}
+
+/// Voids the e-mailed code of a challenge once it has been used.
+pub fn void_challenge_code(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<bool> {
+    Ok(diesel::update(mfa_challenges::table.find(token_hash).filter(mfa_challenges::code_hash.is_not_null()))
+        .set(mfa_challenges::code_hash.eq(None::<String>))
+        .execute(conn)?
+        == 1)
+}
+
+/// From this many consecutive wrong second factors on, each further one locks for a while.
+pub const MFA_LOCK_AFTER: i32 = 5;
+/// At this many, a hard lock: an admin unlock or 24 hours.
+pub const MFA_HARD_LOCK: i32 = 100;
+
+/// 30 s at the 5th wrong code, doubling up to an hour, and 24 hours from the 100th.
+pub fn mfa_lock_secs(failures: i32) -> i64 {
+    if failures >= MFA_HARD_LOCK {
+        24 * 3600
+    } else if failures >= MFA_LOCK_AFTER {
+        (30_i64 << (failures - MFA_LOCK_AFTER).min(12) as u32).min(3600)
+    } else {
+        0
+    }
+}
+
+pub fn mfa_locked_for(conn: &mut AnyConnection, user_id: &str, now: i64) -> QueryResult<Option<i64>> {
+    let until: Option<Option<i64>> =
+        mfa_throttle::table.find(user_id).select(mfa_throttle::locked_until).first(conn).optional()?;
+    Ok(until.flatten().filter(|u| *u > now).map(|u| u - now))
+}
+
+#[derive(QueryableByName)]
+struct Counter {
+    #[diesel(sql_type = Integer)]
+    n: i32,
+}
+
+/// One more wrong second factor; returns the count and the lock it set (seconds).
+pub fn record_mfa_failure(conn: &mut AnyConnection, user_id: &str, now: i64) -> QueryResult<(i32, i64)> {
+    let sql = "INSERT INTO mfa_throttle (user_id, failures, locked_until, last_failure_at) VALUES (?, 1, NULL, ?) \
+               ON CONFLICT (user_id) DO UPDATE SET failures = mfa_throttle.failures + 1, \
+               last_failure_at = excluded.last_failure_at RETURNING failures AS n";
+    let failures = on_each_backend!(conn, sql, |c, q| q
+        .bind::<Text, _>(user_id)
+        .bind::<BigInt, _>(now)
+        .get_result::<Counter>(c))?
+    .n;
+    let lock = mfa_lock_secs(failures);
+    if lock > 0 {
+        diesel::update(mfa_throttle::table.find(user_id)).set(mfa_throttle::locked_until.eq(now + lock)).execute(conn)?;
+    }
+    Ok((failures, lock))
+}
+
+pub fn reset_mfa_failures(conn: &mut AnyConnection, user_id: &str) -> QueryResult<()> {
+    diesel::delete(mfa_throttle::table.find(user_id)).execute(conn)?;
+    Ok(())
+}
+
+/// Which of these users have a second-factor lock in force.
+pub fn mfa_locked_users(
+    conn: &mut AnyConnection,
+    user_ids: &[String],
+    now: i64,
+) -> QueryResult<std::collections::HashSet<String>> {
+    let rows: Vec<String> = mfa_throttle::table
+        .filter(mfa_throttle::user_id.eq_any(user_ids))
+        .filter(mfa_throttle::locked_until.gt(now))
+        .select(mfa_throttle::user_id)
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_factor_locks_start_at_five_and_harden_at_a_hundred() {
+        assert_eq!(mfa_lock_secs(4), 0);
+        assert_eq!(mfa_lock_secs(5), 30);
+        assert_eq!(mfa_lock_secs(6), 60);
+        assert_eq!(mfa_lock_secs(99), 3600);
+        assert_eq!(mfa_lock_secs(100), 24 * 3600);
+    }
+}

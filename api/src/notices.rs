@@ -1,0 +1,135 @@
+//! Security notices by e-mail: queued in the outbox inside the transaction of the change they
+//! announce, then sent and retried by a background task. An SMTP outage never blocks or undoes
+//! a security action, and no notice is lost.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::auth::secrets::DataKey;
+use crate::db::outbox::{self, OutboxRow};
+use crate::db::{AnyConnection, Db, DbError};
+use crate::mail::{Mailer, OutgoingMail};
+
+const OUTBOX_AAD: &[u8] = b"outbox";
+
+/// The notices the service sends.
+#[derive(Debug, Clone, Copy)]
+pub enum Notice {
+    TwoFactorEnabled,
+    TwoFactorDisabled,
+    BackupCodesRegenerated,
+    BackupCodesRunningLow,
+    TwoFactorResetByAdmin,
+    SecondFactorGuessed,
+}
+
+impl Notice {
+    fn subject_and_text(self) -> (&'static str, &'static str) {
+        match self {
+            Self::TwoFactorEnabled => (
+                "Two-factor authentication is on",
+                "Two-factor authentication was turned on for your CloudCX account.\n\nIf this was not you, contact your administrator at once.",
+            ),
+            Self::TwoFactorDisabled => (
+                "Two-factor authentication is off",
+                "Two-factor authentication was turned off for your CloudCX account.\n\nIf this was not you, change your password and contact your administrator.",
+            ),
+            Self::BackupCodesRegenerated => (
+                "New backup codes",
+                "A new set of backup codes was generated for your CloudCX account. The old codes no longer work.",
+            ),
+            Self::BackupCodesRunningLow => (
+                "Only two backup codes left",
+                "You have only two unused backup codes left for your CloudCX account. Generate a new set in Security Settings.",
+            ),
+            Self::TwoFactorResetByAdmin => (
+                "Your two-factor authentication was reset",
+                "An administrator removed the two-factor authentication of your CloudCX account and signed you out everywhere. Set it up again after your next sign-in.",
+            ),
+            Self::SecondFactorGuessed => (
+                "Someone is trying to sign in to your account",
+                "Several wrong second-factor codes were entered for your CloudCX account. Your password may be known to someone else: change it and contact your administrator.",
+            ),
+        }
+    }
+}
+
+/// Queues a notice to `to`; call inside the transaction of the change.
+pub fn queue(conn: &mut AnyConnection, key: &DataKey, to: &str, notice: Notice, now: i64) -> Result<(), DbError> {
+    let (subject, text) = notice.subject_and_text();
+    queue_text(conn, key, to, subject, text, now)
+}
+
+/// Queues any text (sealed: a body may hold a secret such as a reset link).
+pub fn queue_text(
+    conn: &mut AnyConnection,
+    key: &DataKey,
+    to: &str,
+    subject: &str,
+    text: &str,
+    now: i64,
+) -> Result<(), DbError> {
+    let row = OutboxRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        recipient: to.to_string(),
+        subject: subject.to_string(),
+        sealed_body: key.seal(text.as_bytes(), OUTBOX_AAD),
+        created_at: now,
+        attempts: 0,
+        next_attempt_at: now,
+        sent_at: None,
+        last_error: None,
+    };
+    outbox::enqueue(conn, &row)?;
+    Ok(())
+}
+
+/// Sends due notices until the process ends: woken at once after a change, and every few
+/// seconds for retries.
+pub fn spawn_sender(db: Db, key: DataKey, mailer: Mailer, clock: Arc<dyn crate::clock::Clock>, wake: Arc<Notify>) {
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = send_due(&db, &key, &mailer, clock.as_ref()).await {
+                tracing::warn!(error = %e, "outbox: could not read the queue");
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(2), wake.notified()).await;
+        }
+    });
+}
+
+/// One pass over the due notices.
+pub async fn send_due(db: &Db, key: &DataKey, mailer: &Mailer, clock: &dyn crate::clock::Clock) -> Result<(), DbError> {
+    let now = clock.unix();
+    let due = db.run(move |conn| outbox::due(conn, now, 20).map_err(DbError::from)).await?;
+    for row in due {
+        let (id, now) = (row.id.clone(), clock.unix());
+        // A lease: another instance will not send the same row meanwhile.
+        if !db.run(move |conn| outbox::claim(conn, &id, now, 120).map_err(DbError::from)).await? {
+            continue;
+        }
+        let body = match key.open(&row.sealed_body, OUTBOX_AAD) {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(_) => {
+                tracing::error!(id = %row.id, "outbox: a body could not be opened with this AUTH_DATA_KEY");
+                continue;
+            }
+        };
+        let mail = OutgoingMail { to: row.recipient.clone(), subject: row.subject.clone(), text: body };
+        let result = mailer.send(&mail).await;
+        let now = clock.unix();
+        match result {
+            Ok(()) => {
+                let id = row.id.clone();
+                db.run(move |conn| outbox::mark_sent(conn, &id, now).map_err(DbError::from)).await?;
+            }
+            Err(e) => {
+                tracing::warn!(id = %row.id, attempts = row.attempts + 1, "outbox: delivery failed, will retry");
+                let err = e.to_string();
+                db.run(move |conn| outbox::mark_failed(conn, &row, &err, now).map_err(DbError::from)).await?;
+            }
+        }
+    }
+    Ok(())
+}
