@@ -74,9 +74,7 @@ impl Config {
         }
 
         let data_key = get("AUTH_DATA_KEY").map(|v| parse_data_key(&v)).transpose()?;
-        let jwt_key_pem = get("AUTH_JWT_KEY_FILE")
-            .map(|path| read_pem("AUTH_JWT_KEY_FILE", &path))
-            .transpose()?;
+        let jwt_key_pem = get("AUTH_JWT_KEY_FILE").map(|path| read_pem("AUTH_JWT_KEY_FILE", &path)).transpose()?;
         let jwt_previous_key_pems = match get("AUTH_JWT_PREVIOUS_KEY_FILES") {
             None => Vec::new(),
             Some(list) => list

@@ -281,7 +281,8 @@ pub mod extractors {
 
     /// serde says "missing field `email` at line 1 column 20": keep the field name, drop the position.
     pub fn field_error_from_serde(message: &str) -> FieldError {
-        let names_a_field = ["missing field", "unknown field", "duplicate field"].iter().any(|p| message.starts_with(p));
+        let names_a_field =
+            ["missing field", "unknown field", "duplicate field"].iter().any(|p| message.starts_with(p));
         let field = if names_a_field { message.split('`').nth(1).unwrap_or("body") } else { "body" }.to_string();
         let clean = message.split(" at line ").next().unwrap_or(message).to_string();
         FieldError { field, message: clean }

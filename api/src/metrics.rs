@@ -48,7 +48,10 @@ impl Metrics {
         });
         let requests = requests.unwrap_or_default();
         for (method, route, status, count, _, _) in &requests {
-            let _ = writeln!(out, "http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {count}");
+            let _ = writeln!(
+                out,
+                "http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {count}"
+            );
         }
         out.push_str("# HELP http_request_duration_seconds Request latency.\n");
         out.push_str("# TYPE http_request_duration_seconds histogram\n");

@@ -70,8 +70,9 @@ impl Application {
             *config.data_key.as_ref().ok_or_else(|| anyhow::anyhow!("AUTH_DATA_KEY: required"))?.expose(),
         );
         let outbox_dir = config.data_dir().unwrap_or_else(|| std::path::PathBuf::from("data")).join("outbox");
-        let mailer = crate::mail::Mailer::new(config.smtp_url.as_deref(), outbox_dir, "CloudCX <no-reply@cloudcx.local>")
-            .map_err(|e| anyhow::anyhow!("AUTH_SMTP_URL: {e}"))?;
+        let mailer =
+            crate::mail::Mailer::new(config.smtp_url.as_deref(), outbox_dir, "CloudCX <no-reply@cloudcx.local>")
+                .map_err(|e| anyhow::anyhow!("AUTH_SMTP_URL: {e}"))?;
         let state = AppState {
             config: Arc::new(config),
             public_url,

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use crate::auth::jwt::KeySet;
 use crate::auth::password::PasswordHasher;
 use crate::auth::secrets::DataKey;
-use crate::mail::Mailer;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
+use crate::mail::Mailer;
 use crate::metrics::Metrics;
 
 #[derive(Clone)]

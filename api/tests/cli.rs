@@ -89,7 +89,7 @@ fn create_admin_takes_the_password_from_standard_input() {
 /// Serves on the embedded database, signs in, and checks that neither the password nor any
 /// token reaches the log.
 #[test]
-fn the_logs_never_contain_passwords_or_tokens() {
+fn the_logs_never_contain_passwords_tokens_codes_or_secrets() {
     let dir = temp_dir();
     let password = "Bootstrap-Secret-Pass-9";
     let mut child = clean_env(&mut Command::new(BIN))
@@ -115,29 +115,69 @@ fn the_logs_never_contain_passwords_or_tokens() {
             break v["fields"]["address"].as_str().expect("address").to_string();
         }
     };
-    let body = format!(r#"{{"tenant":"acme","email":"boss@acme.example","password":"{password}","token_delivery":"body"}}"#);
-    let reply = http_post(&address, "/api/v1/auth/login", &body);
-    assert!(reply.contains("access_token"), "{reply}");
-    let json: serde_json::Value = serde_json::from_str(reply.split("\r\n\r\n").nth(1).expect("body")).expect("json");
-    let (access, refresh) = (json["access_token"].as_str().unwrap(), json["refresh_token"].as_str().unwrap());
-    http_post(&address, "/api/v1/auth/login", &body.replace(password, "Wrong-Secret-Pass-9"));
+    let body =
+        format!(r#"{{"tenant":"acme","email":"boss@acme.example","password":"{password}","token_delivery":"body"}}"#);
+    let json = http_json(&address, "/api/v1/auth/login", &body, None);
+    let (access, refresh) =
+        (json["access_token"].as_str().unwrap().to_string(), json["refresh_token"].as_str().unwrap().to_string());
+    http_post(&address, "/api/v1/auth/login", &body.replace(password, "Wrong-Secret-Pass-9"), None);
+
+    // Two-factor: the secret, the codes, the backup codes and the mfa_token stay out of the log.
+    let setup = http_json(&address, "/api/v1/me/2fa/totp/setup", "{}", Some(&access));
+    let secret_b32 = setup["secret"].as_str().expect("secret").to_string();
+    let secret = cloudcx_auth::auth::totp::decode_secret(&secret_b32).expect("base32");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs() as i64;
+    let step = cloudcx_auth::auth::totp::step_of(now);
+    let confirm_code = cloudcx_auth::auth::totp::code_at_step(&secret, step - 1);
+    let enabled =
+        http_json(&address, "/api/v1/me/2fa/totp/confirm", &format!(r#"{{"code":"{confirm_code}"}}"#), Some(&access));
+    let backup: Vec<String> =
+        enabled["backup_codes"].as_array().expect("codes").iter().map(|c| c.as_str().unwrap().to_string()).collect();
+    let challenge = http_json(&address, "/api/v1/auth/login", &body, None);
+    let mfa_token = challenge["mfa_token"].as_str().expect("mfa_token").to_string();
+    let sign_in_code = cloudcx_auth::auth::totp::code_at_step(&secret, step);
+    let done = http_json(
+        &address,
+        "/api/v1/auth/mfa/verify",
+        &format!(r#"{{"mfa_token":"{mfa_token}","code":"{sign_in_code}","token_delivery":"body"}}"#),
+        None,
+    );
+    assert!(done["access_token"].is_string(), "{done}");
+    let wrong = http_json(
+        &address,
+        "/api/v1/auth/mfa/verify",
+        &format!(r#"{{"mfa_token":"{mfa_token}","backup_code":"{}"}}"#, backup[0]),
+        None,
+    );
+    assert!(wrong["code"].is_string());
     std::thread::sleep(Duration::from_millis(300));
     let _ = child.kill();
     let mut rest = String::new();
     let _ = std::io::Read::read_to_string(&mut stdout, &mut rest);
     log.push_str(&rest);
     assert!(log.contains("\"request\""), "requests are logged: {log}");
-    for secret in [password, "Wrong-Secret-Pass-9", access, refresh] {
-        assert!(!log.contains(secret), "a secret reached the log");
+    let mut secrets = vec![password.to_string(), "Wrong-Secret-Pass-9".into(), access, refresh, secret_b32, mfa_token];
+    secrets.extend(backup);
+    for secret in &secrets {
+        assert!(!log.contains(secret.as_str()), "a secret reached the log");
+    }
+    for code in [confirm_code, sign_in_code] {
+        assert!(!log.contains(&format!("\"{code}\"")) && !log.contains(&format!("={code}")), "a code reached the log");
     }
     let _ = std::fs::remove_dir_all(dir);
 }
 
-fn http_post(address: &str, path: &str, body: &str) -> String {
+fn http_json(address: &str, path: &str, body: &str, bearer: Option<&str>) -> serde_json::Value {
+    let reply = http_post(address, path, body, bearer);
+    serde_json::from_str(reply.split("\r\n\r\n").nth(1).unwrap_or("null")).unwrap_or(serde_json::Value::Null)
+}
+
+fn http_post(address: &str, path: &str, body: &str, bearer: Option<&str>) -> String {
     let mut stream = std::net::TcpStream::connect(address).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let auth = bearer.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
     let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).expect("write");

@@ -236,11 +236,7 @@ impl TestApp {
         &self,
         f: impl FnOnce(&mut cloudcx_auth::db::AnyConnection) -> diesel::QueryResult<T> + Send + 'static,
     ) -> T {
-        self.state
-            .db
-            .run(move |conn| f(conn).map_err(cloudcx_auth::db::DbError::from))
-            .await
-            .expect("database work")
+        self.state.db.run(move |conn| f(conn).map_err(cloudcx_auth::db::DbError::from)).await.expect("database work")
     }
 
     /// The application's clock, in Unix seconds.

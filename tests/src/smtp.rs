@@ -84,9 +84,7 @@ impl Drop for SmtpSink {
 impl SmtpSink {
     /// Binds `127.0.0.1:0` and starts accepting (each connection on its own task).
     pub async fn start() -> SmtpSink {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the SMTP sink");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the SMTP sink");
         let port = listener.local_addr().expect("SMTP sink address").port();
         let inner = Arc::new(Inner::default());
         let shared = inner.clone();
@@ -99,11 +97,7 @@ impl SmtpSink {
                 });
             }
         });
-        SmtpSink {
-            port,
-            inner,
-            accept_task,
-        }
+        SmtpSink { port, inner, accept_task }
     }
 
     /// `smtp://127.0.0.1:PORT` (plain SMTP, lettre URL syntax): the value for `AUTH_SMTP_URL`.
@@ -123,31 +117,19 @@ impl SmtpSink {
 
     /// Every message accepted so far for `to`, oldest first.
     pub fn all_for(&self, to: &str) -> Vec<Received> {
-        lock(&self.inner.messages)
-            .iter()
-            .filter(|m| m.is_for(to))
-            .cloned()
-            .collect()
+        lock(&self.inner.messages).iter().filter(|m| m.is_for(to)).cloned().collect()
     }
 
     /// The oldest message for `to` that `matching` accepts, waiting up to `timeout` for it.
     /// Panics on timeout, listing what did arrive.
-    pub async fn wait_for(
-        &self,
-        to: &str,
-        matching: impl Fn(&Received) -> bool,
-        timeout: Duration,
-    ) -> Received {
+    pub async fn wait_for(&self, to: &str, matching: impl Fn(&Received) -> bool, timeout: Duration) -> Received {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             if let Some(found) = self.all_for(to).into_iter().find(|m| matching(m)) {
                 return found;
             }
             if tokio::time::Instant::now() >= deadline {
-                panic!(
-                    "no matching mail for {to} within {timeout:?}; received: {}",
-                    self.summary()
-                );
+                panic!("no matching mail for {to} within {timeout:?}; received: {}", self.summary());
             }
             tokio::time::sleep(POLL).await;
         }
@@ -183,10 +165,7 @@ impl SmtpSink {
         if all.is_empty() {
             return "nothing".into();
         }
-        all.iter()
-            .map(|m| format!("[to {:?}: {:?}]", m.to, m.subject()))
-            .collect::<Vec<_>>()
-            .join(", ")
+        all.iter().map(|m| format!("[to {:?}: {:?}]", m.to, m.subject())).collect::<Vec<_>>().join(", ")
     }
 }
 
@@ -194,9 +173,7 @@ impl SmtpSink {
 async fn serve(stream: TcpStream, inner: Arc<Inner>) -> std::io::Result<()> {
     let (reader, mut writer) = stream.into_split();
     let mut reader = BufReader::new(reader);
-    writer
-        .write_all(b"220 sink.cloudcx.test ESMTP CloudCX test sink\r\n")
-        .await?;
+    writer.write_all(b"220 sink.cloudcx.test ESMTP CloudCX test sink\r\n").await?;
 
     let mut mail_from: Option<String> = None;
     let mut rcpts: Vec<String> = Vec::new();
@@ -208,11 +185,7 @@ async fn serve(stream: TcpStream, inner: Arc<Inner>) -> std::io::Result<()> {
         }
         let text = String::from_utf8_lossy(&line);
         let command = text.trim_end_matches(['\r', '\n']);
-        let verb = command
-            .split_whitespace()
-            .next()
-            .unwrap_or("")
-            .to_ascii_uppercase();
+        let verb = command.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
         let reply: &[u8] = match verb.as_str() {
             "EHLO" => b"250-sink.cloudcx.test greets you\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 10485760\r\n",
             "HELO" => b"250 sink.cloudcx.test\r\n",
@@ -288,32 +261,20 @@ fn path_arg(command: &str, keyword: &str) -> Option<String> {
 
 /// The message lines up to the lone `.`, dot-stuffing undone, CRLF kept. `None` when over
 /// the size limit (the rest is still read, so the session stays in step).
-async fn read_data<R: tokio::io::AsyncBufRead + Unpin>(
-    reader: &mut R,
-) -> std::io::Result<Option<Vec<u8>>> {
+async fn read_data<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> std::io::Result<Option<Vec<u8>>> {
     let mut data = Vec::new();
     let mut too_big = false;
     let mut line = Vec::new();
     loop {
         line.clear();
         if reader.read_until(b'\n', &mut line).await? == 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "connection closed in DATA",
-            ));
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed in DATA"));
         }
-        let content = line
-            .strip_suffix(b"\n")
-            .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
-            .unwrap_or(&line);
+        let content = line.strip_suffix(b"\n").map(|l| l.strip_suffix(b"\r").unwrap_or(l)).unwrap_or(&line);
         if content == b"." {
             return Ok(if too_big { None } else { Some(data) });
         }
-        let unstuffed = if line.starts_with(b"..") {
-            &line[1..]
-        } else {
-            &line[..]
-        };
+        let unstuffed = if line.starts_with(b"..") { &line[1..] } else { &line[..] };
         if data.len() + unstuffed.len() > MAX_MESSAGE_BYTES {
             too_big = true;
             data.clear();
@@ -362,15 +323,11 @@ fn header_value(headers: &str, name: &str) -> Option<String> {
 fn decode_message(raw: &[u8]) -> String {
     let text = String::from_utf8_lossy(raw).into_owned();
     let (headers, body) = split_message(&text);
-    let encoding = header_value(headers, "content-transfer-encoding")
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let encoding = header_value(headers, "content-transfer-encoding").unwrap_or_default().to_ascii_lowercase();
     let decoded = match encoding.as_str() {
-        "quoted-printable" => {
-            quoted_printable::decode(body.as_bytes(), quoted_printable::ParseMode::Robust)
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .ok()
-        }
+        "quoted-printable" => quoted_printable::decode(body.as_bytes(), quoted_printable::ParseMode::Robust)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .ok(),
         "base64" => {
             let compact: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
             base64::engine::general_purpose::STANDARD
@@ -412,42 +369,28 @@ mod tests {
 
     #[test]
     fn six_digit_runs_only() {
-        assert_eq!(
-            first_six_digits("code 1234567 then 081804."),
-            Some("081804".into())
-        );
+        assert_eq!(first_six_digits("code 1234567 then 081804."), Some("081804".into()));
         assert_eq!(first_six_digits("2026-11-27 12345"), None);
         assert_eq!(first_six_digits("123456"), Some("123456".into()));
     }
 
     #[test]
     fn bodies_are_decoded() {
-        let qp = b"Subject: x\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nYour code is =\r\n123456 =3D ok\r\n";
-        let m = Received {
-            to: vec!["a@b.c".into()],
-            data: decode_message(qp),
-        };
+        let qp =
+            b"Subject: x\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nYour code is =\r\n123456 =3D ok\r\n";
+        let m = Received { to: vec!["a@b.c".into()], data: decode_message(qp) };
         assert!(m.body().contains("Your code is 123456 = ok"), "{}", m.data);
         assert_eq!(m.code().as_deref(), Some("123456"));
         let b64 = b"Subject: y\r\nContent-Transfer-Encoding: base64\r\n\r\nWW91ciBjb2RlIGlz\r\nIDA4MTgwNA==\r\n";
-        let m = Received {
-            to: vec!["a@b.c".into()],
-            data: decode_message(b64),
-        };
+        let m = Received { to: vec!["a@b.c".into()], data: decode_message(b64) };
         assert_eq!(m.body(), "Your code is 081804");
         assert_eq!(m.subject(), "y");
     }
 
     #[test]
     fn paths_are_parsed() {
-        assert_eq!(
-            path_arg("MAIL FROM:<a@b.c> BODY=8BITMIME", "FROM:"),
-            Some("a@b.c".into())
-        );
-        assert_eq!(
-            path_arg("mail from: <a@b.c>", "FROM:"),
-            Some("a@b.c".into())
-        );
+        assert_eq!(path_arg("MAIL FROM:<a@b.c> BODY=8BITMIME", "FROM:"), Some("a@b.c".into()));
+        assert_eq!(path_arg("mail from: <a@b.c>", "FROM:"), Some("a@b.c".into()));
         assert_eq!(path_arg("RCPT TO:<x@y.z>", "TO:"), Some("x@y.z".into()));
         assert_eq!(path_arg("MAIL FROM:<>", "FROM:"), Some(String::new()));
         assert_eq!(path_arg("RCPT TO:x@y.z", "TO:"), None);

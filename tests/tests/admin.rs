@@ -33,7 +33,8 @@ async fn an_admin_creates_and_lists_the_sites_users(b: Backend) {
 
     let list = app.get_auth("/api/v1/admin/users", &admin).await;
     assert_eq!(list.status, 200);
-    let emails: Vec<&str> = list.body["users"].as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
+    let emails: Vec<&str> =
+        list.body["users"].as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
     assert_eq!(emails, ["admin@acme.example", "ben@acme.example"]);
     assert!(list.body["users"][0]["last_sign_in_at"].is_string());
 
@@ -113,7 +114,8 @@ async fn admins_see_only_their_own_site(b: Backend) {
     assert_eq!(r.status, 200, "{}", r.text);
     let other = r.body["access_token"].as_str().unwrap();
     let list = app.get_auth("/api/v1/admin/users", other).await;
-    let emails: Vec<&str> = list.body["users"].as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
+    let emails: Vec<&str> =
+        list.body["users"].as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
     assert_eq!(emails, [email]);
     let events = app.get_auth("/api/v1/admin/audit-events", other).await;
     assert!(events.body["events"].as_array().unwrap().iter().all(|e| e["user_id"] != claims_of(&admin)["sub"]));
@@ -143,7 +145,8 @@ async fn the_audit_log_records_sign_ins_failures_and_user_creation_newest_first_
     assert_eq!(page1.body["events"].as_array().unwrap().len(), 2);
     let before = page1.body["next_before"].as_str().expect("a next page").to_string();
     let page2 = app.get_auth(&format!("/api/v1/admin/audit-events?user_id={id}&limit=2&before={before}"), &admin).await;
-    let rest: Vec<&str> = page2.body["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    let rest: Vec<&str> =
+        page2.body["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
     assert_eq!(rest, ["user_created"]);
     assert!(page2.body["next_before"].is_null());
 

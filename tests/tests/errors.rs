@@ -44,7 +44,13 @@ async fn a_wrong_content_type_is_a_400_problem(b: Backend) {
     .await;
     r.assert_problem(400, "validation_failed");
     let r = Reply::from(
-        app.client.post(app.url("/api/v1/auth/token/refresh")).header("content-type", "text/plain").body("x").send().await.unwrap(),
+        app.client
+            .post(app.url("/api/v1/auth/token/refresh"))
+            .header("content-type", "text/plain")
+            .body("x")
+            .send()
+            .await
+            .unwrap(),
     )
     .await;
     r.assert_problem(400, "validation_failed");
@@ -94,7 +100,9 @@ async fn a_body_over_64_kib_is_a_413_problem(b: Backend) {
     app.post("/api/v1/auth/login", json!({"tenant": "acme", "email": "a@b.co", "password": big}))
         .await
         .assert_problem(413, "payload_too_large");
-    app.post("/api/v1/auth/token/refresh", json!({"refresh_token": big})).await.assert_problem(413, "payload_too_large");
+    app.post("/api/v1/auth/token/refresh", json!({"refresh_token": big}))
+        .await
+        .assert_problem(413, "payload_too_large");
 }
 
 async fn a_bad_query_is_a_400_problem(b: Backend) {
@@ -118,8 +126,10 @@ async fn missing_or_garbage_bearer_tokens_are_unauthenticated(b: Backend) {
     r.assert_problem(401, "unauthenticated");
     assert_eq!(r.header("www-authenticate"), Some("Bearer"));
     app.get_auth("/api/v1/me", "garbage").await.assert_problem(401, "unauthenticated");
-    let r = Reply::from(app.client.get(app.url("/api/v1/me")).header("authorization", "Basic Zm9vOmJhcg==").send().await.unwrap())
-        .await;
+    let r = Reply::from(
+        app.client.get(app.url("/api/v1/me")).header("authorization", "Basic Zm9vOmJhcg==").send().await.unwrap(),
+    )
+    .await;
     r.assert_problem(401, "unauthenticated");
 }
 

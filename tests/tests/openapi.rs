@@ -5,10 +5,7 @@ fn openapi_yaml_matches_the_code() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi.yaml");
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     let generated = cloudcx_auth::openapi::yaml().expect("spec");
-    assert!(
-        committed == generated,
-        "openapi.yaml is stale: run `make openapi` and commit the result"
-    );
+    assert!(committed == generated, "openapi.yaml is stale: run `make openapi` and commit the result");
 }
 
 #[test]

@@ -28,7 +28,11 @@ async fn metrics_count_requests_by_route_and_sign_in_outcomes(b: Backend) {
     app.login(TENANT, ADMIN_EMAIL, "wrong-password-1").await;
     let m = app.get("/metrics").await;
     assert_eq!(m.status, 200);
-    assert!(m.text.contains(r#"http_requests_total{method="POST",route="/api/v1/auth/login",status="200"} 1"#), "{}", m.text);
+    assert!(
+        m.text.contains(r#"http_requests_total{method="POST",route="/api/v1/auth/login",status="200"} 1"#),
+        "{}",
+        m.text
+    );
     assert!(m.text.contains(r#"http_requests_total{method="POST",route="/api/v1/auth/login",status="401"} 1"#));
     assert!(m.text.contains("http_request_duration_seconds_bucket"));
     assert!(m.text.contains(r#"auth_signin_total{outcome="success"} 1"#));
@@ -113,7 +117,9 @@ async fn unknown_paths_outside_the_api_serve_the_spa_index(b: Backend) {
     let js = app.get("/assets/app.js").await;
     assert_eq!(js.status, 200);
     assert_eq!(js.text, "console.log(1)");
-    assert!(app.get("/../../etc/passwd").await.text.contains("id=root") || app.get("/../../etc/passwd").await.status == 404);
+    assert!(
+        app.get("/../../etc/passwd").await.text.contains("id=root") || app.get("/../../etc/passwd").await.status == 404
+    );
     app.get("/api/v1/unknown").await.assert_problem(404, "not_found");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -229,7 +229,11 @@ async fn futures_util_join<F: std::future::Future<Output = Reply>>(futs: Vec<F>)
                 }
             }
         }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
     })
     .await;
     results.into_iter().map(|r| r.expect("done")).collect()
@@ -295,12 +299,22 @@ async fn the_refresh_cookie_is_only_accepted_with_our_origin(b: Backend) {
     let no_origin = Reply::from(app.client.post(app.url("/api/v1/auth/token/refresh")).send().await.unwrap()).await;
     no_origin.assert_problem(403, "forbidden");
     let evil = Reply::from(
-        app.client.post(app.url("/api/v1/auth/token/refresh")).header("Origin", "https://evil.example").send().await.unwrap(),
+        app.client
+            .post(app.url("/api/v1/auth/token/refresh"))
+            .header("Origin", "https://evil.example")
+            .send()
+            .await
+            .unwrap(),
     )
     .await;
     evil.assert_problem(403, "forbidden");
     let ours = Reply::from(
-        app.client.post(app.url("/api/v1/auth/token/refresh")).header("Origin", app.address.as_str()).send().await.unwrap(),
+        app.client
+            .post(app.url("/api/v1/auth/token/refresh"))
+            .header("Origin", app.address.as_str())
+            .send()
+            .await
+            .unwrap(),
     )
     .await;
     assert_eq!(ours.status, 200, "{}", ours.text);
@@ -329,8 +343,9 @@ async fn logout_ends_the_session_and_revokes_its_access_tokens(b: Backend) {
     assert_eq!(app.get_auth("/api/v1/me", &other_access).await.status, 200, "other sessions live on");
 
     // Bearer only: that session ends too.
-    let r = Reply::from(app.client.post(app.url("/api/v1/auth/logout")).bearer_auth(&other_access).send().await.unwrap())
-        .await;
+    let r =
+        Reply::from(app.client.post(app.url("/api/v1/auth/logout")).bearer_auth(&other_access).send().await.unwrap())
+            .await;
     assert_eq!(r.status, 204);
     app.get_auth("/api/v1/me", &other_access).await.assert_problem(401, "unauthenticated");
     let admin = app.admin_token().await;

@@ -20,7 +20,8 @@ both_databases!(
 
 async fn valid_token(app: &TestApp) -> (String, Value, String) {
     let token = app.admin_token().await;
-    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap()).unwrap();
+    let header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap()).unwrap();
     let kid = header["kid"].as_str().unwrap().to_string();
     (token.clone(), claims_of(&token), kid)
 }
@@ -41,11 +42,8 @@ async fn an_alg_none_token_is_refused(b: Backend) {
     let (_, claims, kid) = valid_token(&app).await;
     for alg in ["none", "None", "NONE"] {
         let header = json!({"alg": alg, "typ": "at+jwt", "kid": kid});
-        let token = format!(
-            "{}.{}.",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
+        let token =
+            format!("{}.{}.", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
         assert_refused(&app, &token).await;
     }
 }
@@ -56,8 +54,11 @@ async fn an_hs256_token_signed_with_the_public_key_is_refused(b: Backend) {
     let jwks = app.get("/.well-known/jwks.json").await.body;
     let public = &jwks["keys"][0];
     // The classic confusion: the public key material used as an HMAC secret.
-    for secret in [public["n"].as_str().unwrap().as_bytes().to_vec(), public.to_string().into_bytes(), jwks.to_string().into_bytes()]
-    {
+    for secret in [
+        public["n"].as_str().unwrap().as_bytes().to_vec(),
+        public.to_string().into_bytes(),
+        jwks.to_string().into_bytes(),
+    ] {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(kid.clone());
         header.typ = Some("at+jwt".into());

@@ -20,6 +20,7 @@ both_databases!(
     an_emailed_code_expires_after_ten_minutes,
     the_mfa_token_survives_wrong_codes_dies_on_success_and_after_five_minutes,
     a_backup_code_signs_in_once,
+    the_user_is_warned_when_only_two_backup_codes_are_left,
     concurrent_uses_of_one_backup_code_succeed_once,
     backup_codes_can_be_viewed_downloaded_and_regenerated,
     sensitive_two_factor_actions_need_a_recent_sign_in,
@@ -118,12 +119,12 @@ async fn totp_setup_shows_secret_uri_and_qr_and_nothing_is_active_until_confirme
     assert_eq!(status.body["backup_codes"]["remaining"], 10);
     assert!(status.body["backup_codes"]["downloaded_at"].is_null());
     assert!(!status.text.contains(&totp::encode_secret(&secret)), "the secret is never shown again");
-    let kinds: Vec<String> =
-        ["mfa_setup_started", "mfa_enabled"].iter().map(|k| k.to_string()).collect();
+    let kinds: Vec<String> = ["mfa_setup_started", "mfa_enabled"].iter().map(|k| k.to_string()).collect();
     for kind in kinds {
         assert_eq!(app.audit(&admin, &kind).await.len(), 1, "{kind}");
     }
-    let notice = app.smtp.wait_for(ADMIN_EMAIL, |m| m.data.contains("turned on"), std::time::Duration::from_secs(10)).await;
+    let notice =
+        app.smtp.wait_for(ADMIN_EMAIL, |m| m.data.contains("turned on"), std::time::Duration::from_secs(10)).await;
     assert!(!notice.data.contains(&totp::encode_secret(&secret)));
 }
 
@@ -147,13 +148,19 @@ async fn email_setup_mails_a_code_that_enables_the_method(b: Backend) {
     assert_eq!(r.body["expires_in"], 600);
     let code = app.smtp.next_code_for(ADMIN_EMAIL).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    app.post_auth("/api/v1/me/2fa/email/confirm", &admin, json!({"code": wrong})).await.assert_problem(403, "invalid_code");
-    app.post_auth("/api/v1/me/2fa/totp/confirm", &admin, json!({"code": code})).await.assert_problem(403, "invalid_code");
+    app.post_auth("/api/v1/me/2fa/email/confirm", &admin, json!({"code": wrong}))
+        .await
+        .assert_problem(403, "invalid_code");
+    app.post_auth("/api/v1/me/2fa/totp/confirm", &admin, json!({"code": code}))
+        .await
+        .assert_problem(403, "invalid_code");
     let r = app.post_auth("/api/v1/me/2fa/email/confirm", &admin, json!({"code": code})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["method"], "email");
     assert_eq!(app.get_auth("/api/v1/me/2fa", &admin).await.body["method"], "email");
-    app.post_auth("/api/v1/me/2fa/email/confirm", &admin, json!({"code": code})).await.assert_problem(409, "mfa_already_enabled");
+    app.post_auth("/api/v1/me/2fa/email/confirm", &admin, json!({"code": code}))
+        .await
+        .assert_problem(409, "mfa_already_enabled");
 }
 
 async fn only_one_method_at_a_time_enforced_by_the_database(b: Backend) {
@@ -365,6 +372,20 @@ async fn a_backup_code_signs_in_once(b: Backend) {
     assert_eq!(app.audit(&admin, "backup_code_used").await.len(), 1);
 }
 
+async fn the_user_is_warned_when_only_two_backup_codes_are_left(b: Backend) {
+    let app = spawn_app(b).await;
+    let (email, password, _, codes) = agent_with_totp(&app, "pam").await;
+    for code in &codes[..7] {
+        let t = mfa_token(&app, &email, &password).await;
+        assert_eq!(verify(&app, &t, "backup_code", code).await.status, 200);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!app.smtp.all_for(&email).iter().any(|m| m.data.contains("only two unused")), "three left: no warning yet");
+    let t = mfa_token(&app, &email, &password).await;
+    assert_eq!(verify(&app, &t, "backup_code", &codes[7]).await.status, 200);
+    app.smtp.wait_for(&email, |m| m.data.contains("only two unused"), std::time::Duration::from_secs(10)).await;
+}
+
 async fn concurrent_uses_of_one_backup_code_succeed_once(b: Backend) {
     let app = spawn_app(b).await;
     let (email, password, _, codes) = agent_with_totp(&app, "quinn").await;
@@ -393,8 +414,10 @@ async fn backup_codes_can_be_viewed_downloaded_and_regenerated(b: Backend) {
     assert_eq!(listed[0]["used"], false);
     assert!(view.body["downloaded_at"].is_null());
 
-    let dl = Reply::from(app.client.post(app.url("/api/v1/me/2fa/backup-codes/download")).bearer_auth(&token).send().await.unwrap())
-        .await;
+    let dl = Reply::from(
+        app.client.post(app.url("/api/v1/me/2fa/backup-codes/download")).bearer_auth(&token).send().await.unwrap(),
+    )
+    .await;
     assert_eq!(dl.status, 200);
     assert!(dl.header("content-type").unwrap().starts_with("text/plain"));
     assert_eq!(dl.header("content-disposition"), Some("attachment; filename=\"cloudcx-backup-codes.txt\""));
@@ -428,14 +451,21 @@ async fn sensitive_two_factor_actions_need_a_recent_sign_in(b: Backend) {
     let app = spawn_app(b).await;
     let (email, password, secret, _) = agent_with_totp(&app, "sam").await;
     let t = mfa_token(&app, &email, &password).await;
-    let token = verify(&app, &t, "code", &code_now(&app, &secret)).await.body["access_token"].as_str().unwrap().to_string();
+    let token =
+        verify(&app, &t, "code", &code_now(&app, &secret)).await.body["access_token"].as_str().unwrap().to_string();
     app.clock.advance(10 * 60 + 1);
     // Still signed in (the access token lives 15 minutes), but not recently enough.
     assert_eq!(app.get_auth("/api/v1/me/2fa", &token).await.status, 200);
     app.get_auth("/api/v1/me/2fa/backup-codes", &token).await.assert_problem(403, "reauth_required");
-    app.post_auth("/api/v1/me/2fa/backup-codes/download", &token, json!({})).await.assert_problem(403, "reauth_required");
-    app.post_auth("/api/v1/me/2fa/backup-codes/regenerate", &token, json!({})).await.assert_problem(403, "reauth_required");
-    app.post_auth("/api/v1/me/2fa/disable", &token, json!({"password": password})).await.assert_problem(403, "reauth_required");
+    app.post_auth("/api/v1/me/2fa/backup-codes/download", &token, json!({}))
+        .await
+        .assert_problem(403, "reauth_required");
+    app.post_auth("/api/v1/me/2fa/backup-codes/regenerate", &token, json!({}))
+        .await
+        .assert_problem(403, "reauth_required");
+    app.post_auth("/api/v1/me/2fa/disable", &token, json!({"password": password}))
+        .await
+        .assert_problem(403, "reauth_required");
     let admin = app.admin_token().await;
     let (_, e2, p2) = app.create_agent(&admin, "sid").await;
     let (plain, _) = app.sign_in(&e2, &p2).await;
@@ -448,7 +478,8 @@ async fn turning_off_needs_the_password_and_kills_the_backup_codes(b: Backend) {
     let app = spawn_app(b).await;
     let (email, password, secret, codes) = agent_with_totp(&app, "tom").await;
     let t = mfa_token(&app, &email, &password).await;
-    let token = verify(&app, &t, "code", &code_now(&app, &secret)).await.body["access_token"].as_str().unwrap().to_string();
+    let token =
+        verify(&app, &t, "code", &code_now(&app, &secret)).await.body["access_token"].as_str().unwrap().to_string();
     app.post_auth("/api/v1/me/2fa/disable", &token, json!({"password": "not-the-password"}))
         .await
         .assert_problem(403, "invalid_credentials");
@@ -456,7 +487,9 @@ async fn turning_off_needs_the_password_and_kills_the_backup_codes(b: Backend) {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body, json!({"enabled": false}));
     assert_eq!(app.get_auth("/api/v1/me/2fa", &token).await.body["enabled"], false);
-    app.post_auth("/api/v1/me/2fa/disable", &token, json!({"password": password})).await.assert_problem(409, "mfa_not_enabled");
+    app.post_auth("/api/v1/me/2fa/disable", &token, json!({"password": password}))
+        .await
+        .assert_problem(409, "mfa_not_enabled");
     assert_eq!(app.login(TENANT, &email, &password).await.body["status"], "authenticated");
     let count = app
         .with_db(|conn| {
@@ -468,6 +501,8 @@ async fn turning_off_needs_the_password_and_kills_the_backup_codes(b: Backend) {
     assert_eq!(count, 0, "the backup codes died with it");
     let _ = codes;
     app.smtp.wait_for(&email, |m| m.data.contains("turned off"), std::time::Duration::from_secs(10)).await;
+    let admin = app.admin_token().await;
+    assert_eq!(app.audit(&admin, "mfa_disabled").await.len(), 1);
     // Switching to e-mail after turning off works.
     enable_email(&app, &token, &email).await;
 }
@@ -486,10 +521,16 @@ async fn five_wrong_codes_lock_with_retry_after_across_attempts_and_warn_the_use
     locked.assert_problem(429, "too_many_attempts");
     let retry: i64 = locked.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=30).contains(&retry));
-    app.smtp.wait_for(&email, |m| m.data.contains("wrong second-factor codes"), std::time::Duration::from_secs(10)).await;
+    app.smtp
+        .wait_for(&email, |m| m.data.contains("wrong second-factor codes"), std::time::Duration::from_secs(10))
+        .await;
     let admin = app.admin_token().await;
     let users = app.get_auth("/api/v1/admin/users", &admin).await;
-    assert!(users.body["users"].as_array().unwrap().iter().any(|u| u["email"] == email.as_str() && u["locked"] == true));
+    assert!(users.body["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|u| u["email"] == email.as_str() && u["locked"] == true));
     app.clock.advance(31);
     // The next wrong one locks for longer.
     verify(&app, &t, "code", "000003").await.assert_problem(401, "invalid_code");
@@ -528,8 +569,10 @@ async fn admin_reset_removes_the_method_ends_sessions_audits_and_emails(b: Backe
     let (secret, _) = enable_totp(&app, &token).await;
     let t = mfa_token(&app, &email, &password).await;
     let live = verify(&app, &t, "code", &code_now(&app, &secret)).await;
-    let (live_access, live_refresh) =
-        (live.body["access_token"].as_str().unwrap().to_string(), live.body["refresh_token"].as_str().unwrap().to_string());
+    let (live_access, live_refresh) = (
+        live.body["access_token"].as_str().unwrap().to_string(),
+        live.body["refresh_token"].as_str().unwrap().to_string(),
+    );
 
     let path = format!("/api/v1/admin/users/{id}/2fa/reset");
     app.post_auth(&path, &admin, json!({"reason": ""})).await.assert_problem(422, "validation_failed");
@@ -564,7 +607,13 @@ async fn a_site_that_requires_2fa_confines_users_without_it(b: Backend) {
     let (_, email, password) = app.create_agent(&admin, "yara").await;
     assert_eq!(app.get_auth("/api/v1/admin/settings", &admin).await.body, json!({"require_2fa": false}));
     let r = Reply::from(
-        app.client.patch(app.url("/api/v1/admin/settings")).bearer_auth(&admin).json(&json!({"require_2fa": true})).send().await.unwrap(),
+        app.client
+            .patch(app.url("/api/v1/admin/settings"))
+            .bearer_auth(&admin)
+            .json(&json!({"require_2fa": true}))
+            .send()
+            .await
+            .unwrap(),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -581,7 +630,9 @@ async fn a_site_that_requires_2fa_confines_users_without_it(b: Backend) {
     let (secret, _) = enable_totp(&app, &token).await;
     let _ = secret;
     assert_eq!(app.get_auth("/api/v1/me", &token).await.body["mfa_setup_required"], false);
-    app.post_auth("/api/v1/me/2fa/disable", &token, json!({"password": password})).await.assert_problem(409, "mfa_required_by_site");
+    app.post_auth("/api/v1/me/2fa/disable", &token, json!({"password": password}))
+        .await
+        .assert_problem(409, "mfa_required_by_site");
     let (admin_secret, _) = enable_totp(&app, &admin).await;
     let _ = admin_secret;
     assert_eq!(app.get_auth("/api/v1/admin/users", &admin).await.status, 200);
@@ -591,9 +642,12 @@ async fn reauth_for_a_user_with_2fa_needs_a_second_factor(b: Backend) {
     let app = spawn_app(b).await;
     let (email, password, secret, codes) = agent_with_totp(&app, "zed").await;
     let t = mfa_token(&app, &email, &password).await;
-    let token = verify(&app, &t, "code", &code_now(&app, &secret)).await.body["access_token"].as_str().unwrap().to_string();
+    let token =
+        verify(&app, &t, "code", &code_now(&app, &secret)).await.body["access_token"].as_str().unwrap().to_string();
     app.clock.advance(11 * 60);
-    app.post_auth("/api/v1/auth/reauth", &token, json!({"password": password})).await.assert_problem(403, "invalid_code");
+    app.post_auth("/api/v1/auth/reauth", &token, json!({"password": password}))
+        .await
+        .assert_problem(403, "invalid_code");
     app.post_auth("/api/v1/auth/reauth", &token, json!({"password": password, "code": "000005"}))
         .await
         .assert_problem(403, "invalid_code");
@@ -601,7 +655,11 @@ async fn reauth_for_a_user_with_2fa_needs_a_second_factor(b: Backend) {
         .await
         .assert_problem(403, "invalid_credentials");
     let r = app
-        .post_auth("/api/v1/auth/reauth", &token, json!({"password": password, "code": code_now(&app, &secret), "token_delivery": "body"}))
+        .post_auth(
+            "/api/v1/auth/reauth",
+            &token,
+            json!({"password": password, "code": code_now(&app, &secret), "token_delivery": "body"}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let fresh = r.body["access_token"].as_str().unwrap().to_string();
@@ -693,7 +751,11 @@ async fn join_all<F: std::future::Future<Output = Reply>>(futs: impl Iterator<It
                 }
             }
         }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
     })
     .await;
     results.into_iter().map(|r| r.expect("done")).collect()

@@ -83,7 +83,8 @@ pub fn verify(
     }
     match method.method.as_str() {
         "totp" => {
-            let sealed = method.totp_secret.as_deref().ok_or_else(|| ApiError::internal(anyhow::anyhow!("no secret")))?;
+            let sealed =
+                method.totp_secret.as_deref().ok_or_else(|| ApiError::internal(anyhow::anyhow!("no secret")))?;
             let secret = key.open(sealed, &totp_aad(&method.user_id)).map_err(ApiError::internal)?;
             match totp::matching_step(&secret, code, now) {
                 Some(step) if mfa::spend_totp_step(conn, &method.user_id, step)? => Ok(Some(Factor::Totp)),
@@ -127,11 +128,22 @@ pub fn spend_backup_code(
 
 /// A new set of backup codes for the user, replacing the old one. Returns the codes in clear
 /// (shown once in the answer; the readable copy is sealed in the set).
-pub fn new_backup_codes(conn: &mut AnyConnection, key: &DataKey, user_id: &str, now: i64) -> Result<Vec<String>, ApiError> {
+pub fn new_backup_codes(
+    conn: &mut AnyConnection,
+    key: &DataKey,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<String>, ApiError> {
     let plain: Vec<String> = (0..BACKUP_CODES_PER_SET).map(|_| secrets::new_backup_code()).collect();
     let set_id = uuid::Uuid::new_v4().to_string();
     let sealed = key.seal(serde_json::to_string(&plain).map_err(ApiError::internal)?.as_bytes(), &backup_aad(user_id));
-    let set = BackupSet { user_id: user_id.into(), id: set_id.clone(), sealed_codes: sealed, generated_at: now, downloaded_at: None };
+    let set = BackupSet {
+        user_id: user_id.into(),
+        id: set_id.clone(),
+        sealed_codes: sealed,
+        generated_at: now,
+        downloaded_at: None,
+    };
     let rows: Vec<BackupCode> = plain
         .iter()
         .enumerate()
@@ -159,8 +171,9 @@ pub fn read_backup_codes(
     user_id: &str,
 ) -> Result<Option<(BackupSet, Vec<(String, Option<i64>)>)>, ApiError> {
     let Some(set) = mfa::backup_set(conn, user_id)? else { return Ok(None) };
-    let plain: Vec<String> = serde_json::from_slice(&key.open(&set.sealed_codes, &backup_aad(user_id)).map_err(ApiError::internal)?)
-        .map_err(ApiError::internal)?;
+    let plain: Vec<String> =
+        serde_json::from_slice(&key.open(&set.sealed_codes, &backup_aad(user_id)).map_err(ApiError::internal)?)
+            .map_err(ApiError::internal)?;
     let rows = mfa::backup_codes(conn, user_id)?;
     let codes = plain
         .into_iter()

@@ -51,10 +51,7 @@ impl DataKey {
         prf.update(BACKUP_CODE_SUBKEY_LABEL);
         prf.update(&[1]);
         let backup_code_mac = hmac_sha256(&prf.finalize().into_bytes());
-        Self {
-            cipher,
-            backup_code_mac,
-        }
+        Self { cipher, backup_code_mac }
     }
 
     /// base64(nonce 12 bytes || ciphertext+tag); `aad` binds the value to its row/purpose
@@ -64,13 +61,7 @@ impl DataKey {
     /// Only for a plaintext over 64 GiB, which AES-GCM cannot encrypt.
     pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> String {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let ciphertext = match self.cipher.encrypt(
-            &nonce,
-            Payload {
-                msg: plaintext,
-                aad,
-            },
-        ) {
+        let ciphertext = match self.cipher.encrypt(&nonce, Payload { msg: plaintext, aad }) {
             Ok(ciphertext) => ciphertext,
             Err(_) => unreachable!("AES-GCM fails only for plaintexts over 64 GiB"),
         };
@@ -83,21 +74,13 @@ impl DataKey {
     /// Inverse of [`DataKey::seal`]; fails for malformed input, another key, another `aad` or
     /// any tampering.
     pub fn open(&self, sealed: &str, aad: &[u8]) -> anyhow::Result<Vec<u8>> {
-        let raw = STANDARD
-            .decode(sealed.trim())
-            .context("sealed value is not base64")?;
+        let raw = STANDARD.decode(sealed.trim()).context("sealed value is not base64")?;
         if raw.len() < NONCE_LEN + 16 {
             return Err(anyhow!("sealed value is too short"));
         }
         let (nonce, ciphertext) = raw.split_at(NONCE_LEN);
         self.cipher
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad,
-                },
-            )
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad })
             .map_err(|_| anyhow!("sealed value does not open under this key and context"))
     }
 
@@ -110,11 +93,7 @@ impl DataKey {
         mac.update(&(salt.len() as u64).to_be_bytes());
         mac.update(salt.as_bytes());
         mac.update(code.as_bytes());
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
     }
 }
 
@@ -165,11 +144,7 @@ pub fn normalize_backup_code(input: &str) -> Option<String> {
         return None;
     }
     let (left, right) = symbols.split_at(BACKUP_CODE_SYMBOLS / 2);
-    Some(format!(
-        "{}-{}",
-        left.iter().collect::<String>(),
-        right.iter().collect::<String>()
-    ))
+    Some(format!("{}-{}", left.iter().collect::<String>(), right.iter().collect::<String>()))
 }
 
 /// A new 6-digit e-mail code, uniform over 000000..=999999 (rejection sampling on `u32`),
@@ -214,10 +189,7 @@ mod tests {
     fn seal_open_round_trip() {
         let k = key(7);
         let sealed = k.seal(b"JBSWY3DPEHPK3PXP", b"user-1/totp");
-        assert_eq!(
-            k.open(&sealed, b"user-1/totp").expect("open"),
-            b"JBSWY3DPEHPK3PXP"
-        );
+        assert_eq!(k.open(&sealed, b"user-1/totp").expect("open"), b"JBSWY3DPEHPK3PXP");
         let raw = STANDARD.decode(&sealed).expect("b64");
         assert_eq!(raw.len(), 12 + 16 + 16, "nonce || ciphertext || tag");
         assert_eq!(k.open(&k.seal(b"", b""), b"").expect("empty"), b"");
@@ -228,25 +200,15 @@ mod tests {
         let k = key(7);
         let sealed = k.seal(b"secret", b"user-1/totp");
         assert!(k.open(&sealed, b"user-2/totp").is_err(), "another row");
-        assert!(
-            k.open(&sealed, b"user-1/backup-codes").is_err(),
-            "another purpose"
-        );
+        assert!(k.open(&sealed, b"user-1/backup-codes").is_err(), "another purpose");
         assert!(key(8).open(&sealed, b"user-1/totp").is_err(), "another key");
         let mut raw = STANDARD.decode(&sealed).expect("b64");
         for i in [0, 12, raw.len() - 1] {
             raw[i] ^= 1;
-            assert!(
-                k.open(&STANDARD.encode(&raw), b"user-1/totp").is_err(),
-                "flipped byte {i}"
-            );
+            assert!(k.open(&STANDARD.encode(&raw), b"user-1/totp").is_err(), "flipped byte {i}");
             raw[i] ^= 1;
         }
-        assert!(
-            k.open(&STANDARD.encode(&raw[..raw.len() - 1]), b"user-1/totp")
-                .is_err(),
-            "truncated"
-        );
+        assert!(k.open(&STANDARD.encode(&raw[..raw.len() - 1]), b"user-1/totp").is_err(), "truncated");
         assert!(k.open("", b"").is_err());
         assert!(k.open("not base64!", b"").is_err());
         assert!(k.open(&STANDARD.encode([0u8; 20]), b"").is_err());
@@ -276,27 +238,18 @@ mod tests {
         let salt = new_salt();
         let h = k.backup_code_hash(&salt, "abcde-fghjk");
         assert_eq!(h.len(), 64);
-        assert!(h
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert!(h.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
         assert_eq!(h, k.backup_code_hash(&salt, "abcde-fghjk"));
         assert_ne!(h, k.backup_code_hash(&new_salt(), "abcde-fghjk"), "salt");
         assert_ne!(h, key(4).backup_code_hash(&salt, "abcde-fghjk"), "key");
         assert_ne!(h, k.backup_code_hash(&salt, "abcde-fghjm"), "code");
         // Shifting characters between salt and code does not collide.
-        assert_ne!(
-            k.backup_code_hash("ab", "cd"),
-            k.backup_code_hash("a", "bcd")
-        );
+        assert_ne!(k.backup_code_hash("ab", "cd"), k.backup_code_hash("a", "bcd"));
     }
 
     #[test]
     fn backup_codes_have_50_bits_and_normalize() {
-        assert_eq!(
-            BACKUP_ALPHABET.len(),
-            32,
-            "5 bits a symbol, 10 symbols: 50 bits"
-        );
+        assert_eq!(BACKUP_ALPHABET.len(), 32, "5 bits a symbol, 10 symbols: 50 bits");
         let mut unique = std::collections::HashSet::new();
         for b in BACKUP_ALPHABET {
             assert!(unique.insert(b), "duplicate symbol");
@@ -317,35 +270,12 @@ mod tests {
         }
         assert_eq!(symbols_seen.len(), 32, "every symbol is used");
 
-        assert_eq!(
-            normalize_backup_code("  ABCDE-FGHJK ").as_deref(),
-            Some("abcde-fghjk")
-        );
-        assert_eq!(
-            normalize_backup_code("abcdefghjk").as_deref(),
-            Some("abcde-fghjk")
-        );
-        assert_eq!(
-            normalize_backup_code("abcde fghjk").as_deref(),
-            Some("abcde-fghjk")
-        );
-        assert_eq!(
-            normalize_backup_code("ab cde-fg hjk").as_deref(),
-            Some("abcde-fghjk")
-        );
-        assert_eq!(
-            normalize_backup_code("abcdL-fghjI").as_deref(),
-            Some("abcd1-fghj1")
-        );
-        for bad in [
-            "",
-            "abcde-fghj",
-            "abcde-fghjkm",
-            "abcde-fghj0",
-            "abcde-fghjo",
-            "abcde_fghjk",
-            "abcdé-fghjk",
-        ] {
+        assert_eq!(normalize_backup_code("  ABCDE-FGHJK ").as_deref(), Some("abcde-fghjk"));
+        assert_eq!(normalize_backup_code("abcdefghjk").as_deref(), Some("abcde-fghjk"));
+        assert_eq!(normalize_backup_code("abcde fghjk").as_deref(), Some("abcde-fghjk"));
+        assert_eq!(normalize_backup_code("ab cde-fg hjk").as_deref(), Some("abcde-fghjk"));
+        assert_eq!(normalize_backup_code("abcdL-fghjI").as_deref(), Some("abcd1-fghj1"));
+        for bad in ["", "abcde-fghj", "abcde-fghjkm", "abcde-fghj0", "abcde-fghjo", "abcde_fghjk", "abcdé-fghjk"] {
             assert_eq!(normalize_backup_code(bad), None, "{bad:?}");
         }
         assert_eq!(normalize_backup_code(&"a".repeat(1000)), None);

@@ -35,12 +35,8 @@ pub fn encode_secret(secret: &[u8]) -> String {
 /// Inverse of [`encode_secret`]. Lenient about case, spaces and `=` padding (as users and
 /// apps write it); `None` for anything else that is not base32 or decodes to nothing.
 pub fn decode_secret(b32: &str) -> Option<Vec<u8>> {
-    let cleaned: String = b32
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect::<String>()
-        .trim_end_matches('=')
-        .to_ascii_uppercase();
+    let cleaned: String =
+        b32.chars().filter(|c| !c.is_ascii_whitespace()).collect::<String>().trim_end_matches('=').to_ascii_uppercase();
     if cleaned.is_empty() {
         return None;
     }
@@ -73,10 +69,7 @@ pub fn otpauth_uri(email: &str, secret_b32: &str) -> String {
 /// The URI as a QR code, an SVG document (at least 200×200 px) for the set-up page.
 pub fn qr_svg(uri: &str) -> anyhow::Result<String> {
     let code = qrcode::QrCode::new(uri.as_bytes())?;
-    Ok(code
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(200, 200)
-        .build())
+    Ok(code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).build())
 }
 
 /// The TOTP step (counter) that a Unix time falls in.
@@ -88,12 +81,7 @@ pub fn step_of(unix: i64) -> i64 {
 /// clamped to step 0.
 pub fn code_at_step(secret: &[u8], step: i64) -> String {
     let counter = u64::try_from(step).unwrap_or(0);
-    totp_lite::totp_custom::<totp_lite::Sha1>(
-        STEP_SECS,
-        DIGITS,
-        secret,
-        counter.saturating_mul(STEP_SECS),
-    )
+    totp_lite::totp_custom::<totp_lite::Sha1>(STEP_SECS, DIGITS, secret, counter.saturating_mul(STEP_SECS))
 }
 
 /// The step matched by `code` among the current and the previous step (never two steps away),
@@ -107,13 +95,9 @@ pub fn matching_step(secret: &[u8], code: &str, unix: i64) -> Option<i64> {
     let current = step_of(unix);
     let previous = current - 1;
     // Compute and compare both before deciding, so timing does not tell which one matched.
-    let current_ok = code_at_step(secret, current)
-        .as_bytes()
-        .ct_eq(code.as_bytes());
+    let current_ok = code_at_step(secret, current).as_bytes().ct_eq(code.as_bytes());
     let previous_ok = if previous >= 0 {
-        code_at_step(secret, previous)
-            .as_bytes()
-            .ct_eq(code.as_bytes())
+        code_at_step(secret, previous).as_bytes().ct_eq(code.as_bytes())
     } else {
         subtle::Choice::from(0)
     };
@@ -155,22 +139,14 @@ mod tests {
     #[test]
     fn rfc6238_appendix_b_sha256() {
         for (t, _, sha256, _) in RFC6238 {
-            assert_eq!(
-                totp_custom::<Sha256>(30, 8, SEED_SHA256, t),
-                sha256,
-                "t={t}"
-            );
+            assert_eq!(totp_custom::<Sha256>(30, 8, SEED_SHA256, t), sha256, "t={t}");
         }
     }
 
     #[test]
     fn rfc6238_appendix_b_sha512() {
         for (t, _, _, sha512) in RFC6238 {
-            assert_eq!(
-                totp_custom::<Sha512>(30, 8, SEED_SHA512, t),
-                sha512,
-                "t={t}"
-            );
+            assert_eq!(totp_custom::<Sha512>(30, 8, SEED_SHA512, t), sha512, "t={t}");
         }
     }
 
@@ -184,22 +160,12 @@ mod tests {
 
     #[test]
     fn rfc4226_appendix_d_hotp() {
-        let expected = [
-            "755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583",
-            "399871", "520489",
-        ];
+        let expected =
+            ["755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"];
         for (counter, want) in expected.iter().enumerate() {
             // Step 1 with time = counter makes the TOTP counter the HOTP counter.
-            assert_eq!(
-                totp_custom::<Sha1>(1, 6, SEED_SHA1, counter as u64),
-                *want,
-                "counter={counter}"
-            );
-            assert_eq!(
-                code_at_step(SEED_SHA1, counter as i64),
-                *want,
-                "counter={counter}"
-            );
+            assert_eq!(totp_custom::<Sha1>(1, 6, SEED_SHA1, counter as u64), *want, "counter={counter}");
+            assert_eq!(code_at_step(SEED_SHA1, counter as i64), *want, "counter={counter}");
         }
     }
 
@@ -209,37 +175,13 @@ mod tests {
         let step = step_of(t);
         let code = code_at_step(SEED_SHA1, step);
         assert_eq!(code, "081804");
-        assert_eq!(
-            matching_step(SEED_SHA1, &code, t),
-            Some(step),
-            "current step"
-        );
-        assert_eq!(
-            matching_step(SEED_SHA1, &code, t + 30),
-            Some(step),
-            "previous step"
-        );
-        assert_eq!(
-            matching_step(SEED_SHA1, &code, t + 60),
-            None,
-            "two steps back"
-        );
-        assert_eq!(
-            matching_step(SEED_SHA1, &code, t - 30),
-            None,
-            "a future step"
-        );
-        assert_eq!(
-            matching_step(SEED_SHA1, &code, t - 60),
-            None,
-            "two steps ahead"
-        );
+        assert_eq!(matching_step(SEED_SHA1, &code, t), Some(step), "current step");
+        assert_eq!(matching_step(SEED_SHA1, &code, t + 30), Some(step), "previous step");
+        assert_eq!(matching_step(SEED_SHA1, &code, t + 60), None, "two steps back");
+        assert_eq!(matching_step(SEED_SHA1, &code, t - 30), None, "a future step");
+        assert_eq!(matching_step(SEED_SHA1, &code, t - 60), None, "two steps ahead");
         let next = code_at_step(SEED_SHA1, step + 1);
-        assert_eq!(
-            matching_step(SEED_SHA1, &next, t),
-            None,
-            "the next step's code now"
-        );
+        assert_eq!(matching_step(SEED_SHA1, &next, t), None, "the next step's code now");
     }
 
     #[test]
@@ -258,9 +200,7 @@ mod tests {
     fn codes_are_exact_six_digit_strings() {
         let t = 1111111109_i64;
         assert!(matching_step(SEED_SHA1, "081804", t).is_some());
-        for bad in [
-            "81804", "0818040", " 081804", "081804 ", "08180４", "o81804", "+81804", "", "07081804",
-        ] {
+        for bad in ["81804", "0818040", " 081804", "081804 ", "08180４", "o81804", "+81804", "", "07081804"] {
             assert_eq!(matching_step(SEED_SHA1, bad, t), None, "{bad:?}");
         }
     }
@@ -272,16 +212,11 @@ mod tests {
         assert_ne!(a, generate_secret());
         let b32 = encode_secret(&a);
         assert_eq!(b32.len(), 32);
-        assert!(b32
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)));
+        assert!(b32.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)));
         assert_eq!(decode_secret(&b32), Some(a.clone()));
         assert_eq!(decode_secret(&b32.to_ascii_lowercase()), Some(a));
         assert_eq!(encode_secret(SEED_SHA1), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
-        assert_eq!(
-            decode_secret("GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ").as_deref(),
-            Some(SEED_SHA1)
-        );
+        assert_eq!(decode_secret("GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ").as_deref(), Some(SEED_SHA1));
         assert_eq!(decode_secret(""), None);
         assert_eq!(decode_secret("not base32!"), None);
     }
@@ -298,16 +233,8 @@ mod tests {
 
     #[test]
     fn qr_code_is_svg() {
-        let svg = qr_svg(&otpauth_uri(
-            "bob@acme.example",
-            &encode_secret(&generate_secret()),
-        ))
-        .expect("qr");
-        assert!(
-            svg.starts_with("<?xml") || svg.starts_with("<svg"),
-            "{}",
-            &svg[..40]
-        );
+        let svg = qr_svg(&otpauth_uri("bob@acme.example", &encode_secret(&generate_secret()))).expect("qr");
+        assert!(svg.starts_with("<?xml") || svg.starts_with("<svg"), "{}", &svg[..40]);
         assert!(svg.contains("<svg"));
     }
 }

@@ -135,7 +135,10 @@ pub fn spend_backup_code(conn: &mut AnyConnection, id: &str, now: i64) -> QueryR
 }
 
 pub fn mark_downloaded(conn: &mut AnyConnection, user_id: &str, now: i64) -> QueryResult<bool> {
-    Ok(diesel::update(backup_code_sets::table.find(user_id)).set(backup_code_sets::downloaded_at.eq(now)).execute(conn)? == 1)
+    Ok(diesel::update(backup_code_sets::table.find(user_id))
+        .set(backup_code_sets::downloaded_at.eq(now))
+        .execute(conn)?
+        == 1)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -241,14 +244,14 @@ pub fn record_mfa_failure(conn: &mut AnyConnection, user_id: &str, now: i64) -> 
     let sql = "INSERT INTO mfa_throttle (user_id, failures, locked_until, last_failure_at) VALUES (?, 1, NULL, ?) \
                ON CONFLICT (user_id) DO UPDATE SET failures = mfa_throttle.failures + 1, \
                last_failure_at = excluded.last_failure_at RETURNING failures AS n";
-    let failures = on_each_backend!(conn, sql, |c, q| q
-        .bind::<Text, _>(user_id)
-        .bind::<BigInt, _>(now)
-        .get_result::<Counter>(c))?
-    .n;
+    let failures =
+        on_each_backend!(conn, sql, |c, q| q.bind::<Text, _>(user_id).bind::<BigInt, _>(now).get_result::<Counter>(c))?
+            .n;
     let lock = mfa_lock_secs(failures);
     if lock > 0 {
-        diesel::update(mfa_throttle::table.find(user_id)).set(mfa_throttle::locked_until.eq(now + lock)).execute(conn)?;
+        diesel::update(mfa_throttle::table.find(user_id))
+            .set(mfa_throttle::locked_until.eq(now + lock))
+            .execute(conn)?;
     }
     Ok((failures, lock))
 }

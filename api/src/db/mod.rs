@@ -17,7 +17,6 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-
 /// A connection to either supported database; queries written once against the diesel DSL run on both.
 #[derive(diesel::MultiConnection)]
 pub enum AnyConnection {
@@ -93,12 +92,8 @@ impl ManageConnection for Manager {
 
     fn has_broken(&self, conn: &mut AnyConnection) -> bool {
         match conn {
-            AnyConnection::Postgresql(c) => {
-                <diesel::PgConnection as diesel::r2d2::R2D2Connection>::is_broken(c)
-            }
-            AnyConnection::Sqlite(c) => {
-                <diesel::SqliteConnection as diesel::r2d2::R2D2Connection>::is_broken(c)
-            }
+            AnyConnection::Postgresql(c) => <diesel::PgConnection as diesel::r2d2::R2D2Connection>::is_broken(c),
+            AnyConnection::Sqlite(c) => <diesel::SqliteConnection as diesel::r2d2::R2D2Connection>::is_broken(c),
         }
     }
 }
@@ -200,10 +195,9 @@ pub fn migrate(conn: &mut AnyConnection) -> anyhow::Result<()> {
             pg.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
             result
         }
-        AnyConnection::Sqlite(lite) => lite
-            .run_pending_migrations(SQLITE_MIGRATIONS)
-            .map(|_| ())
-            .map_err(|e| anyhow::anyhow!(e)),
+        AnyConnection::Sqlite(lite) => {
+            lite.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()).map_err(|e| anyhow::anyhow!(e))
+        }
     }
 }
 

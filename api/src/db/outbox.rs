@@ -38,11 +38,9 @@ pub fn due(conn: &mut AnyConnection, now: i64, limit: i64) -> QueryResult<Vec<Ou
 
 /// Claims a row for one sender for `lease` seconds; another instance sees it as not due.
 pub fn claim(conn: &mut AnyConnection, id: &str, now: i64, lease: i64) -> QueryResult<bool> {
-    Ok(diesel::update(
-        outbox::table.find(id).filter(outbox::sent_at.is_null()).filter(outbox::next_attempt_at.le(now)),
-    )
-    .set(outbox::next_attempt_at.eq(now + lease))
-    .execute(conn)?
+    Ok(diesel::update(outbox::table.find(id).filter(outbox::sent_at.is_null()).filter(outbox::next_attempt_at.le(now)))
+        .set(outbox::next_attempt_at.eq(now + lease))
+        .execute(conn)?
         == 1)
 }
 

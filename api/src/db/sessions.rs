@@ -57,7 +57,12 @@ pub fn find_family(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Fam
 /// Adds a live refresh token (its hash) to a family.
 pub fn insert_refresh_token(conn: &mut AnyConnection, family_id: &str, token_hash: &str, now: i64) -> QueryResult<()> {
     diesel::insert_into(refresh_tokens::table)
-        .values(&RefreshToken { token_hash: token_hash.into(), family_id: family_id.into(), created_at: now, used_at: None })
+        .values(&RefreshToken {
+            token_hash: token_hash.into(),
+            family_id: family_id.into(),
+            created_at: now,
+            used_at: None,
+        })
         .execute(conn)?;
     Ok(())
 }
@@ -77,7 +82,9 @@ pub enum Spend {
 /// concurrent spenders exactly one wins, whatever the instance.
 pub fn spend(conn: &mut AnyConnection, token_hash: &str, now: i64, idle_secs: i64) -> QueryResult<Spend> {
     let won = diesel::update(
-        refresh_tokens::table.filter(refresh_tokens::token_hash.eq(token_hash)).filter(refresh_tokens::used_at.is_null()),
+        refresh_tokens::table
+            .filter(refresh_tokens::token_hash.eq(token_hash))
+            .filter(refresh_tokens::used_at.is_null()),
     )
     .set(refresh_tokens::used_at.eq(now))
     .execute(conn)?
@@ -128,9 +135,11 @@ pub fn reauthenticate(conn: &mut AnyConnection, id: &str, now: i64, amr: &[Strin
             refresh_families::acr.eq(acr),
         ))
         .execute(conn)?;
-    diesel::update(refresh_tokens::table.filter(refresh_tokens::family_id.eq(id)).filter(refresh_tokens::used_at.is_null()))
-        .set(refresh_tokens::used_at.eq(now))
-        .execute(conn)?;
+    diesel::update(
+        refresh_tokens::table.filter(refresh_tokens::family_id.eq(id)).filter(refresh_tokens::used_at.is_null()),
+    )
+    .set(refresh_tokens::used_at.eq(now))
+    .execute(conn)?;
     Ok(())
 }
 

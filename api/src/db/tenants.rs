@@ -26,7 +26,13 @@ pub fn ensure(conn: &mut AnyConnection, slug: &str, name: &str, now: i64) -> Que
     if let Some(t) = find_by_slug(conn, slug)? {
         return Ok(t);
     }
-    let tenant = Tenant { id: uuid::Uuid::new_v4().to_string(), slug: slug.into(), name: name.into(), created_at: now, require_2fa: false };
+    let tenant = Tenant {
+        id: uuid::Uuid::new_v4().to_string(),
+        slug: slug.into(),
+        name: name.into(),
+        created_at: now,
+        require_2fa: false,
+    };
     diesel::insert_into(tenants::table).values(&tenant).execute(conn)?;
     Ok(tenant)
 }

@@ -35,11 +35,8 @@ struct Counter {
 
 /// Seconds until the lock on `key` lifts, if it is locked at `now`.
 pub fn locked_for(conn: &mut AnyConnection, key: &str, now: i64) -> QueryResult<Option<i64>> {
-    let until: Option<Option<i64>> = login_throttle::table
-        .find(key)
-        .select(login_throttle::locked_until)
-        .first(conn)
-        .optional()?;
+    let until: Option<Option<i64>> =
+        login_throttle::table.find(key).select(login_throttle::locked_until).first(conn).optional()?;
     Ok(until.flatten().filter(|u| *u > now).map(|u| u - now))
 }
 
@@ -48,11 +45,8 @@ pub fn record_failure(conn: &mut AnyConnection, key: &str, now: i64) -> QueryRes
     let sql = "INSERT INTO login_throttle (key, failures, locked_until, last_failure_at) VALUES (?, 1, NULL, ?) \
                ON CONFLICT (key) DO UPDATE SET failures = login_throttle.failures + 1, \
                last_failure_at = excluded.last_failure_at RETURNING failures AS n";
-    let failures = on_each_backend!(conn, sql, |c, q| q
-        .bind::<Text, _>(key)
-        .bind::<BigInt, _>(now)
-        .get_result::<Counter>(c))?
-    .n;
+    let failures =
+        on_each_backend!(conn, sql, |c, q| q.bind::<Text, _>(key).bind::<BigInt, _>(now).get_result::<Counter>(c))?.n;
     let lock = lock_secs(failures);
     if lock > 0 {
         diesel::update(login_throttle::table.find(key))
@@ -109,7 +103,11 @@ mod tests {
 }
 
 /// Which of `keys` are locked at `now`.
-pub fn locked_keys(conn: &mut AnyConnection, keys: &[String], now: i64) -> QueryResult<std::collections::HashSet<String>> {
+pub fn locked_keys(
+    conn: &mut AnyConnection,
+    keys: &[String],
+    now: i64,
+) -> QueryResult<std::collections::HashSet<String>> {
     let rows: Vec<String> = login_throttle::table
         .filter(login_throttle::key.eq_any(keys))
         .filter(login_throttle::locked_until.gt(now))

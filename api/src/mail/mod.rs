@@ -53,15 +53,10 @@ pub enum Mailer {
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Smtp { from, .. } => f
-                .debug_struct("Mailer::Smtp")
-                .field("from", &from.to_string())
-                .finish(),
-            Self::Dir { dir, from } => f
-                .debug_struct("Mailer::Dir")
-                .field("dir", dir)
-                .field("from", &from.to_string())
-                .finish(),
+            Self::Smtp { from, .. } => f.debug_struct("Mailer::Smtp").field("from", &from.to_string()).finish(),
+            Self::Dir { dir, from } => {
+                f.debug_struct("Mailer::Dir").field("dir", dir).field("from", &from.to_string()).finish()
+            }
         }
     }
 }
@@ -74,9 +69,7 @@ impl Mailer {
     /// URL forms (lettre): `smtp://host:port` plain SMTP, `smtp://host:port?tls=required`
     /// STARTTLS, `smtps://host:port` TLS from the first byte; `user:pass@` adds credentials.
     pub fn new(smtp_url: Option<&str>, dir: PathBuf, from: &str) -> anyhow::Result<Self> {
-        let from: Mailbox = from
-            .parse()
-            .map_err(|e| anyhow::anyhow!("mail sender {from:?}: {e}"))?;
+        let from: Mailbox = from.parse().map_err(|e| anyhow::anyhow!("mail sender {from:?}: {e}"))?;
         match smtp_url {
             Some(url) => {
                 // Do not echo the URL: it may carry a password.
@@ -102,15 +95,11 @@ impl Mailer {
             // the runtime that built it and again when dropped, which panics outside a runtime).
             // lettre's timeout bounds the connection and each answer; the outer one the whole
             // conversation, so a server that answers drop by drop cannot hold a request either.
-            Self::Smtp { transport, .. } => {
-                match tokio::time::timeout(SMTP_TIMEOUT, transport.send(message)).await {
-                    Ok(Ok(_response)) => Ok(()),
-                    Ok(Err(e)) => Err(MailError::Delivery(e.to_string())),
-                    Err(_) => Err(MailError::Delivery(
-                        "the mail server did not answer within 10 s".into(),
-                    )),
-                }
-            }
+            Self::Smtp { transport, .. } => match tokio::time::timeout(SMTP_TIMEOUT, transport.send(message)).await {
+                Ok(Ok(_response)) => Ok(()),
+                Ok(Err(e)) => Err(MailError::Delivery(e.to_string())),
+                Err(_) => Err(MailError::Delivery("the mail server did not answer within 10 s".into())),
+            },
             Self::Dir { dir, .. } => {
                 let dir = dir.clone();
                 let bytes = message.formatted();
@@ -124,10 +113,7 @@ impl Mailer {
 
 /// The message as lettre builds it (Date, Message-ID, MIME headers and body encoding).
 fn build(from: Mailbox, mail: &OutgoingMail) -> Result<Message, MailError> {
-    let to: Mailbox = mail
-        .to
-        .parse()
-        .map_err(|_| MailError::Delivery("the recipient address is not usable".into()))?;
+    let to: Mailbox = mail.to.parse().map_err(|_| MailError::Delivery("the recipient address is not usable".into()))?;
     Message::builder()
         .from(from)
         .to(to)
@@ -141,14 +127,10 @@ fn build(from: Mailbox, mail: &OutgoingMail) -> Result<Message, MailError> {
 fn write_eml(dir: &Path, bytes: &[u8]) -> Result<(), MailError> {
     use std::io::Write;
 
-    let fail = |what: &str, e: std::io::Error| {
-        MailError::Delivery(format!("{what} {}: {e}", dir.display()))
-    };
+    let fail = |what: &str, e: std::io::Error| MailError::Delivery(format!("{what} {}: {e}", dir.display()));
     std::fs::create_dir_all(dir).map_err(|e| fail("cannot create the mail directory", e))?;
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or_default();
+    let millis =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default();
     let name = format!("{millis}-{}.eml", uuid::Uuid::new_v4());
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -158,12 +140,8 @@ fn write_eml(dir: &Path, bytes: &[u8]) -> Result<(), MailError> {
         options.mode(0o600);
     }
     let path = dir.join(name);
-    let mut file = options
-        .open(&path)
-        .map_err(|e| fail("cannot create a mail file in", e))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| fail("cannot write a mail file in", e))?;
+    let mut file = options.open(&path).map_err(|e| fail("cannot create a mail file in", e))?;
+    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| fail("cannot write a mail file in", e))?;
     Ok(())
 }
 
@@ -182,24 +160,9 @@ mod tests {
     #[test]
     fn urls_and_senders_are_checked() {
         let dir = std::env::temp_dir();
-        assert!(Mailer::new(
-            Some("smtp://127.0.0.1:2525"),
-            dir.clone(),
-            "CloudCX <no-reply@cloudcx.local>"
-        )
-        .is_ok());
-        assert!(Mailer::new(
-            Some("smtp://127.0.0.1:2525?tls=required"),
-            dir.clone(),
-            "no-reply@cloudcx.local"
-        )
-        .is_ok());
-        assert!(Mailer::new(
-            Some("smtps://mail.example.com"),
-            dir.clone(),
-            "no-reply@cloudcx.local"
-        )
-        .is_ok());
+        assert!(Mailer::new(Some("smtp://127.0.0.1:2525"), dir.clone(), "CloudCX <no-reply@cloudcx.local>").is_ok());
+        assert!(Mailer::new(Some("smtp://127.0.0.1:2525?tls=required"), dir.clone(), "no-reply@cloudcx.local").is_ok());
+        assert!(Mailer::new(Some("smtps://mail.example.com"), dir.clone(), "no-reply@cloudcx.local").is_ok());
         assert!(Mailer::new(Some("http://mail"), dir.clone(), "no-reply@cloudcx.local").is_err());
         assert!(Mailer::new(Some("not a url"), dir.clone(), "no-reply@cloudcx.local").is_err());
         assert!(Mailer::new(None, dir, "not an address").is_err());
@@ -208,14 +171,10 @@ mod tests {
     #[tokio::test]
     async fn directory_transport_writes_one_private_file() {
         let dir = std::env::temp_dir().join(format!("cloudcx-mail-{}", uuid::Uuid::new_v4()));
-        let mailer =
-            Mailer::new(None, dir.clone(), "CloudCX <no-reply@cloudcx.local>").expect("mailer");
+        let mailer = Mailer::new(None, dir.clone(), "CloudCX <no-reply@cloudcx.local>").expect("mailer");
         mailer.send(&mail()).await.expect("send");
         mailer.send(&mail()).await.expect("send again");
-        let files: Vec<_> = std::fs::read_dir(&dir)
-            .expect("dir")
-            .map(|e| e.expect("entry").path())
-            .collect();
+        let files: Vec<_> = std::fs::read_dir(&dir).expect("dir").map(|e| e.expect("entry").path()).collect();
         assert_eq!(files.len(), 2, "one file a message");
         let text = std::fs::read_to_string(&files[0]).expect("read");
         assert!(text.contains("To: alice@acme.example"));
@@ -223,10 +182,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&files[0])
-                .expect("meta")
-                .permissions()
-                .mode();
+            let mode = std::fs::metadata(&files[0]).expect("meta").permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         std::fs::remove_dir_all(&dir).expect("cleanup");
@@ -236,10 +192,7 @@ mod tests {
     async fn an_unusable_recipient_is_an_error() {
         let dir = std::env::temp_dir().join(format!("cloudcx-mail-{}", uuid::Uuid::new_v4()));
         let mailer = Mailer::new(None, dir.clone(), "no-reply@cloudcx.local").expect("mailer");
-        let bad = OutgoingMail {
-            to: "not an address".into(),
-            ..mail()
-        };
+        let bad = OutgoingMail { to: "not an address".into(), ..mail() };
         assert!(mailer.send(&bad).await.is_err());
         assert!(!dir.exists());
     }

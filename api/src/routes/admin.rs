@@ -309,7 +309,8 @@ pub async fn reset_two_factor(
         return Err(ApiError::invalid("reason", "1 to 500 characters"));
     }
     let ticket = body.ticket.map(|t| t.trim().chars().take(100).collect::<String>()).filter(|t| !t.is_empty());
-    let (id, now, origin, key) = (path.into_inner(), state.now(), extract::origin(&req, &state), state.data_key.clone());
+    let (id, now, origin, key) =
+        (path.into_inner(), state.now(), extract::origin(&req, &state), state.data_key.clone());
     let actor = admin.0.user;
     state
         .db

@@ -233,7 +233,8 @@ pub async fn login(
                 .run(move |conn| {
                     write_tx(conn, |conn| {
                         throttle::reset(conn, &key)?;
-                        let issued = session::start(conn, &keys, life, &user, &Authentication::password(), &origin, now)?;
+                        let issued =
+                            session::start(conn, &keys, life, &user, &Authentication::password(), &origin, now)?;
                         audit::record(
                             conn,
                             &origin,

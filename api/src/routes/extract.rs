@@ -160,7 +160,9 @@ pub async fn limit_signin(req: &HttpRequest, state: &AppState) -> Result<(), Api
     let (limit, now) = (state.config.signin_per_ip_per_min, state.now());
     let result = state
         .db
-        .run(move |conn| crate::db::throttle::hit(conn, &format!("signin-ip\n{ip}"), limit, 60, now).map_err(ApiError::from))
+        .run(move |conn| {
+            crate::db::throttle::hit(conn, &format!("signin-ip\n{ip}"), limit, 60, now).map_err(ApiError::from)
+        })
         .await?;
     result.map_err(|retry| {
         state.metrics.signin("rate_limited");

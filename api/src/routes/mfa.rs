@@ -305,9 +305,9 @@ pub async fn resend(
     let found = state
         .db
         .run(move |conn| -> Result<_, ApiError> {
-            let Some(c) = mfa::find_challenge(conn, &t)?
-                .filter(|c| c.purpose == "signin" && c.method == "email" && c.consumed_at.is_none() && c.expires_at > now)
-            else {
+            let Some(c) = mfa::find_challenge(conn, &t)?.filter(|c| {
+                c.purpose == "signin" && c.method == "email" && c.consumed_at.is_none() && c.expires_at > now
+            }) else {
                 return Ok(None);
             };
             Ok(users::find(conn, &c.user_id)?.map(|u| (c, u)))
@@ -318,7 +318,12 @@ pub async fn resend(
 }
 
 /// Cool-down, a new code by mail, then the stored hash replaced (the old code void).
-async fn resend_code(state: &AppState, challenge: Challenge, user: &User, purpose: &str) -> Result<HttpResponse, ApiError> {
+async fn resend_code(
+    state: &AppState,
+    challenge: Challenge,
+    user: &User,
+    purpose: &str,
+) -> Result<HttpResponse, ApiError> {
     let now = state.now();
     if let Some(sent) = challenge.last_sent_at {
         let wait = sent + RESEND_COOLDOWN_SECS - now;
@@ -332,8 +337,15 @@ async fn resend_code(state: &AppState, challenge: Challenge, user: &User, purpos
     let replaced = state
         .db
         .run(move |conn| {
-            mfa::replace_challenge_code(conn, &challenge.token_hash, challenge.last_sent_at, &hash, now + EMAIL_CODE_SECS, now)
-                .map_err(ApiError::from)
+            mfa::replace_challenge_code(
+                conn,
+                &challenge.token_hash,
+                challenge.last_sent_at,
+                &hash,
+                now + EMAIL_CODE_SECS,
+                now,
+            )
+            .map_err(ApiError::from)
         })
         .await?;
     if !replaced {
@@ -359,7 +371,11 @@ pub fn reauth_challenge_hash(family_id: &str) -> String {
         (status = 503, description = "`email_delivery_failed`", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn reauth_email_code(req: HttpRequest, state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+pub async fn reauth_email_code(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> Result<HttpResponse, ApiError> {
     extract::limit_signin(&req, &state).await?;
     let family_id = user.claims.sid.clone().ok_or(ApiError::Unauthenticated)?;
     let th = reauth_challenge_hash(&family_id);

@@ -88,9 +88,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/healthz").get(ops::healthz))
     .service(resource("/readyz").get(ops::readyz))
     .service(resource("/metrics").get(ops::metrics))
-    .service(web::resource("/docs").get(|| async {
-        HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish()
-    }));
+    .service(
+        web::resource("/docs")
+            .get(|| async { HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish() }),
+    );
 }
 
 /// No route matched: problem+json under the API, RFC 6749 JSON under `/oauth/`, and otherwise
@@ -112,7 +113,8 @@ pub async fn fallback(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
         let named = actix_files::NamedFile::open_async(&file).await.map_err(ApiError::internal)?;
         let mut resp = named.into_response(&req);
         if path.starts_with("/assets/") {
-            resp.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("public, max-age=31536000, immutable"));
+            resp.headers_mut()
+                .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("public, max-age=31536000, immutable"));
         }
         return Ok(resp);
     }

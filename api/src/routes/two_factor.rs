@@ -98,7 +98,13 @@ pub struct NewBackupCodes {
 }
 
 fn event<'a>(user: &'a AuthUser, kind: &'a str, details: serde_json::Value) -> NewEvent<'a> {
-    NewEvent { tenant_id: Some(&user.user.tenant_id), kind, user_id: Some(&user.user.id), actor_id: Some(&user.user.id), details }
+    NewEvent {
+        tenant_id: Some(&user.user.tenant_id),
+        kind,
+        user_id: Some(&user.user.id),
+        actor_id: Some(&user.user.id),
+        details,
+    }
 }
 
 /// The user's 2FA status.
@@ -152,7 +158,11 @@ async fn ensure_not_enabled(state: &AppState, user_id: &str) -> Result<(), ApiEr
         (status = 503, description = "`email_delivery_failed`: nothing changed", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn email_setup(req: HttpRequest, state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+pub async fn email_setup(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> Result<HttpResponse, ApiError> {
     user.require_fresh(state.now())?;
     ensure_not_enabled(&state, &user.user.id).await?;
     let code = secrets::new_email_code();
@@ -172,7 +182,12 @@ pub async fn email_setup(req: HttpRequest, state: web::Data<AppState>, user: Aut
         .run(move |conn| {
             write_tx(conn, |conn| {
                 mfa::put_setup(conn, &setup)?;
-                audit::record(conn, &origin, now, event(&user, "mfa_setup_started", serde_json::json!({"method": "email"})))?;
+                audit::record(
+                    conn,
+                    &origin,
+                    now,
+                    event(&user, "mfa_setup_started", serde_json::json!({"method": "email"})),
+                )?;
                 Ok::<_, ApiError>(())
             })
         })
@@ -190,7 +205,11 @@ pub async fn email_setup(req: HttpRequest, state: web::Data<AppState>, user: Aut
         (status = 409, description = "`mfa_already_enabled`: only one method at a time", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn totp_setup(req: HttpRequest, state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+pub async fn totp_setup(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> Result<HttpResponse, ApiError> {
     let now = state.now();
     user.require_fresh(now)?;
     ensure_not_enabled(&state, &user.user.id).await?;
@@ -212,14 +231,21 @@ pub async fn totp_setup(req: HttpRequest, state: web::Data<AppState>, user: Auth
         .run(move |conn| {
             write_tx(conn, |conn| {
                 mfa::put_setup(conn, &setup)?;
-                audit::record(conn, &origin, now, event(&user, "mfa_setup_started", serde_json::json!({"method": "totp"})))?;
+                audit::record(
+                    conn,
+                    &origin,
+                    now,
+                    event(&user, "mfa_setup_started", serde_json::json!({"method": "totp"})),
+                )?;
                 Ok::<_, ApiError>(())
             })
         })
         .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(TotpSetupStarted { secret: encoded, otpauth_uri: uri, qr_svg }))
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(TotpSetupStarted {
+        secret: encoded,
+        otpauth_uri: uri,
+        qr_svg,
+    }))
 }
 
 enum Confirmed {
@@ -307,7 +333,11 @@ fn confirm_in_tx(
             conn,
             origin,
             now,
-            event(user, "mfa_failed", serde_json::json!({"during": "setup", "consecutive_failures": failures, "lock_seconds": lock})),
+            event(
+                user,
+                "mfa_failed",
+                serde_json::json!({"during": "setup", "consecutive_failures": failures, "lock_seconds": lock}),
+            ),
         )?;
         return Ok(Confirmed::Wrong);
     };
@@ -417,7 +447,11 @@ pub async fn view_backup_codes(state: web::Data<AppState>, user: AuthUser) -> Re
         (status = 409, description = "`mfa_not_enabled`", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn download_backup_codes(req: HttpRequest, state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+pub async fn download_backup_codes(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> Result<HttpResponse, ApiError> {
     let now = state.now();
     user.require_fresh(now)?;
     let (key, origin) = (state.data_key.clone(), extract::origin(&req, &state));
@@ -426,7 +460,8 @@ pub async fn download_backup_codes(req: HttpRequest, state: web::Data<AppState>,
         .db
         .run(move |conn| {
             write_tx(conn, |conn| {
-                let (_, codes) = mfa_auth::read_backup_codes(conn, &key, &user.user.id)?.ok_or(ApiError::MfaNotEnabled)?;
+                let (_, codes) =
+                    mfa_auth::read_backup_codes(conn, &key, &user.user.id)?.ok_or(ApiError::MfaNotEnabled)?;
                 mfa::mark_downloaded(conn, &user.user.id, now)?;
                 audit::record(conn, &origin, now, event(&user, "backup_codes_downloaded", serde_json::json!({})))?;
                 Ok::<_, ApiError>(codes)
@@ -461,7 +496,11 @@ pub async fn download_backup_codes(req: HttpRequest, state: web::Data<AppState>,
         (status = 409, description = "`mfa_not_enabled`", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn regenerate_backup_codes(req: HttpRequest, state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+pub async fn regenerate_backup_codes(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> Result<HttpResponse, ApiError> {
     let now = state.now();
     user.require_fresh(now)?;
     let (key, origin) = (state.data_key.clone(), extract::origin(&req, &state));
@@ -480,7 +519,9 @@ pub async fn regenerate_backup_codes(req: HttpRequest, state: web::Data<AppState
         })
         .await?;
     state.outbox_wake.notify_one();
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(NewBackupCodes { backup_codes: codes }))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(NewBackupCodes { backup_codes: codes }))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -13,9 +13,7 @@ use crate::state::AppState;
     responses((status = 200, description = "JWK Set", content_type = "application/json", body = Object))
 )]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .json(state.keys.jwks())
+    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=300")).json(state.keys.jwks())
 }
 
 #[derive(Debug, Serialize, ToSchema)]
