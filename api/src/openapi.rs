@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, auth, me, mfa, ops, two_factor, wellknown};
+use crate::routes::{admin, auth, me, mfa, oauth, ops, services, two_factor, wellknown};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -38,6 +38,12 @@ use crate::routes::{admin, auth, me, mfa, ops, two_factor, wellknown};
         admin::get_settings,
         admin::patch_settings,
         admin::audit_events,
+        services::list_clients,
+        services::create_client,
+        services::delete_client,
+        services::user,
+        oauth::token,
+        oauth::introspect,
         wellknown::jwks,
         wellknown::openid_configuration,
         ops::healthz,
@@ -51,6 +57,7 @@ use crate::routes::{admin, auth, me, mfa, ops, two_factor, wellknown};
         (name = "my account", description = "The signed-in user's own account"),
         (name = "two-factor", description = "Two-factor authentication: one method, backup codes"),
         (name = "administration", description = "Site administration (admins only)"),
+        (name = "services", description = "For other CloudCX services: client credentials, introspection, users"),
         (name = "discovery", description = "Keys and metadata for services that verify our tokens"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
@@ -65,6 +72,10 @@ impl Modify for BearerAuth {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+        components.add_security_scheme(
+            "client_basic",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
         );
     }
 }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod mfa;
 pub mod outbox;
 pub mod schema;
+pub mod service_clients;
 pub mod sessions;
 pub mod tenants;
 pub mod throttle;
@@ -261,4 +262,9 @@ mod tests {
         assert!(DbTarget::parse("mysql://x").is_err());
         assert!(DbTarget::parse("sqlite://").is_err());
     }
+}
+
+/// Kinds of the SSO accounts connected to a user (none until single sign-on is set up).
+pub fn sso_kinds_of(_conn: &mut AnyConnection, _user_id: &str) -> diesel::QueryResult<Vec<String>> {
+    Ok(Vec::new())
 }

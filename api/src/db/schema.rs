@@ -179,6 +179,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    service_clients (client_id) {
+        client_id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        secret_hash -> Text,
+        scopes -> Text,
+        created_at -> BigInt,
+        created_by -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(refresh_families -> users (user_id));
 diesel::joinable!(refresh_tokens -> refresh_families (family_id));
@@ -200,4 +212,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     mfa_challenges,
     mfa_throttle,
     outbox,
+    service_clients,
 );

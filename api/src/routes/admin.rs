@@ -411,5 +411,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/users").get(list_users).post(create_user))
         .service(resource("/users/{id}/2fa/reset").post(reset_two_factor))
         .service(resource("/settings").get(get_settings).patch(patch_settings))
+        .service(
+            resource("/service-clients")
+                .get(crate::routes::services::list_clients)
+                .post(crate::routes::services::create_client),
+        )
+        .service(resource("/service-clients/{client_id}").delete(crate::routes::services::delete_client))
         .service(resource("/audit-events").get(audit_events));
 }

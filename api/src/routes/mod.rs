@@ -5,7 +5,9 @@ pub mod auth;
 pub mod extract;
 pub mod me;
 pub mod mfa;
+pub mod oauth;
 pub mod ops;
+pub mod services;
 pub mod two_factor;
 pub mod wellknown;
 
@@ -83,6 +85,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::scope("/api/v1/me/2fa").configure(two_factor::configure))
     .service(web::scope("/api/v1/me").configure(me::configure))
     .service(web::scope("/api/v1/admin").configure(admin::configure))
+    .service(resource("/api/v1/users/{id}").get(services::user))
+    .service(resource("/oauth/token").post(oauth::token))
+    .service(resource("/oauth/introspect").post(oauth::introspect))
     .service(resource("/.well-known/jwks.json").get(wellknown::jwks))
     .service(resource("/.well-known/openid-configuration").get(wellknown::openid_configuration))
     .service(resource("/healthz").get(ops::healthz))

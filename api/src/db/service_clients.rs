@@ -1,0 +1,63 @@
+//! Service clients (client credentials) of a site.
+
+use diesel::prelude::*;
+
+use super::schema::{access_tokens, service_clients};
+use super::AnyConnection;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = service_clients)]
+pub struct ServiceClient {
+    pub client_id: String,
+    pub tenant_id: String,
+    pub name: String,
+    /// SHA-256 of the secret (256 random bits: no dictionary to guess from).
+    pub secret_hash: String,
+    /// Space-separated.
+    pub scopes: String,
+    pub created_at: i64,
+    pub created_by: Option<String>,
+}
+
+impl ServiceClient {
+    pub fn scope_list(&self) -> Vec<&str> {
+        self.scopes.split_whitespace().collect()
+    }
+}
+
+pub fn insert(conn: &mut AnyConnection, client: &ServiceClient) -> QueryResult<()> {
+    diesel::insert_into(service_clients::table).values(client).execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut AnyConnection, client_id: &str) -> QueryResult<Option<ServiceClient>> {
+    service_clients::table.find(client_id).select(ServiceClient::as_select()).first(conn).optional()
+}
+
+pub fn list(conn: &mut AnyConnection, tenant_id: &str) -> QueryResult<Vec<ServiceClient>> {
+    service_clients::table
+        .filter(service_clients::tenant_id.eq(tenant_id))
+        .order(service_clients::created_at.asc())
+        .select(ServiceClient::as_select())
+        .load(conn)
+}
+
+/// Deletes a client and puts its live tokens on the revocation list. `Ok(false)`: no such client on that site.
+pub fn delete(conn: &mut AnyConnection, tenant_id: &str, client_id: &str, now: i64) -> QueryResult<bool> {
+    let gone = diesel::delete(
+        service_clients::table
+            .filter(service_clients::tenant_id.eq(tenant_id))
+            .filter(service_clients::client_id.eq(client_id)),
+    )
+    .execute(conn)?
+        == 1;
+    if gone {
+        let live: Vec<(String, i64)> = access_tokens::table
+            .filter(access_tokens::subject.eq(format!("svc:{client_id}")))
+            .filter(access_tokens::expires_at.gt(now))
+            .select((access_tokens::jti, access_tokens::expires_at))
+            .load(conn)?;
+        super::sessions::revoke_access_tokens(conn, &live)?;
+    }
+    Ok(gone)
+}

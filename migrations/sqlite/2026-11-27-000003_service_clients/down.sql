@@ -1,0 +1,2 @@
+DROP INDEX access_tokens_subject;
+DROP TABLE service_clients;
