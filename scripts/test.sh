@@ -19,6 +19,10 @@ need node || apt_install nodejs npm
 if [ ! -d examples/verify-token/node_modules/jose ]; then
   (cd examples/verify-token && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# A real OpenID Provider (oidc-provider) for the SSO journeys.
+if [ ! -d tests/oidc-provider/node_modules/oidc-provider ]; then
+  (cd tests/oidc-provider && npm ci --no-audit --no-fund --loglevel=error)
+fi
 
 # PostgreSQL: TEST_DATABASE_URL, else the local server on 5432, else a private cluster.
 export PG_STATE_FILE="${PG_STATE_FILE:-$PWD/target/private-pg.dir}"

@@ -34,6 +34,9 @@ pub struct Problem {
     pub errors: Option<Vec<FieldError>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// SSO failures echo the attempt's `return_to`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_to: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,7 +79,7 @@ pub enum ApiError {
     #[error("that external account is already connected")]
     SsoAlreadyConnected,
     #[error("the single sign-on attempt failed")]
-    SsoFailed { reason: &'static str },
+    SsoFailed { reason: &'static str, return_to: Option<String> },
     #[error("method not allowed")]
     MethodNotAllowed { allow: String },
     #[error("the request body is larger than 64 KiB")]
@@ -160,7 +163,11 @@ impl ApiError {
                 _ => None,
             },
             reason: match self {
-                Self::SsoFailed { reason } => Some((*reason).to_string()),
+                Self::SsoFailed { reason, .. } => Some((*reason).to_string()),
+                _ => None,
+            },
+            return_to: match self {
+                Self::SsoFailed { return_to, .. } => return_to.clone(),
                 _ => None,
             },
         }

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, auth, me, mfa, oauth, ops, services, two_factor, wellknown};
+use crate::routes::{admin, auth, me, mfa, oauth, ops, services, sso, two_factor, wellknown};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,7 +23,13 @@ use crate::routes::{admin, auth, me, mfa, oauth, ops, services, two_factor, well
         mfa::reauth_email_code,
         mfa::verify,
         mfa::resend,
+        sso::providers,
+        sso::authorize,
+        sso::callback,
+        sso::complete,
         me::me,
+        sso::my_sso,
+        sso::disconnect,
         two_factor::status,
         two_factor::email_setup,
         two_factor::totp_setup,
@@ -38,6 +44,12 @@ use crate::routes::{admin, auth, me, mfa, oauth, ops, services, two_factor, well
         admin::get_settings,
         admin::patch_settings,
         admin::audit_events,
+        sso::list_providers,
+        sso::create_provider,
+        sso::get_provider,
+        sso::patch_provider,
+        sso::delete_provider,
+        sso::test_provider,
         services::list_clients,
         services::create_client,
         services::delete_client,
@@ -57,6 +69,7 @@ use crate::routes::{admin, auth, me, mfa, oauth, ops, services, two_factor, well
         (name = "my account", description = "The signed-in user's own account"),
         (name = "two-factor", description = "Two-factor authentication: one method, backup codes"),
         (name = "administration", description = "Site administration (admins only)"),
+        (name = "single sign-on", description = "Sign in with Google / Office 365, connected accounts"),
         (name = "services", description = "For other CloudCX services: client credentials, introspection, users"),
         (name = "discovery", description = "Keys and metadata for services that verify our tokens"),
         (name = "operations", description = "Health, readiness and metrics"),

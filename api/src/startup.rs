@@ -84,6 +84,7 @@ impl Application {
             data_key,
             mailer,
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
+            oidc: Arc::new(crate::auth::oidc::OidcClient::new()?),
         };
         crate::notices::spawn_sender(
             state.db.clone(),

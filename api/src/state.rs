@@ -26,6 +26,8 @@ pub struct AppState {
     pub mailer: Mailer,
     /// Wakes the outbox sender after a notice is queued.
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// OpenID Connect client with its discovery cache.
+    pub oidc: Arc<crate::auth::oidc::OidcClient>,
 }
 
 impl AppState {

@@ -1,6 +1,8 @@
 //! Test harness: the real application, in-process on port 0, against a fresh SQLite file or a
 //! fresh PostgreSQL database, with a clock the test controls.
 
+pub mod hostile_idp;
+pub mod oidc;
 pub mod smtp;
 
 use std::path::PathBuf;

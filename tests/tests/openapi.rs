@@ -15,7 +15,9 @@ fn every_operation_documents_its_errors_as_problem_json() {
         for (method, op) in item.as_object().unwrap() {
             let responses = op["responses"].as_object().unwrap();
             assert!(!responses.is_empty(), "{method} {path}");
-            if path.starts_with("/api/") {
+            // The SSO callback answers every outcome with a redirect, never an error.
+            let redirects_only = responses.keys().all(|s| s.starts_with('3'));
+            if path.starts_with("/api/") && !redirects_only {
                 let errors: Vec<_> = responses.keys().filter(|s| s.starts_with('4') || s.starts_with('5')).collect();
                 assert!(!errors.is_empty(), "{method} {path} documents no error");
                 for code in errors {

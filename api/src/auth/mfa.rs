@@ -24,14 +24,18 @@ pub enum Factor {
 }
 
 impl Factor {
-    /// `amr` of a password sign-in completed by this factor (CONTRACT "Tokens").
+    /// `amr` of a sign-in whose first factor was `first` (`pwd`, or `sso google`…) completed by
+    /// this factor (CONTRACT "Tokens").
     pub fn amr(self, first: &str) -> Vec<String> {
         let second = match self {
             Self::Totp => "otp",
             Self::Email => "email",
             Self::BackupCode => "backup_code",
         };
-        vec![first.to_string(), second.to_string(), "mfa".to_string()]
+        let mut amr: Vec<String> = first.split_whitespace().map(str::to_string).collect();
+        amr.push(second.to_string());
+        amr.push("mfa".to_string());
+        amr
     }
 
     pub fn as_str(self) -> &'static str {

@@ -3,6 +3,7 @@
 
 pub mod jwt;
 pub mod mfa;
+pub mod oidc;
 pub mod password;
 pub mod secrets;
 pub mod session;

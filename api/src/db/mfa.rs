@@ -154,6 +154,10 @@ pub struct Challenge {
     pub expires_at: i64,
     pub consumed_at: Option<i64>,
     pub created_at: i64,
+    /// What the first factor was: `pwd`, or `sso <kind>`.
+    pub first_factor: String,
+    /// A link token to redeem when the sign-in completes ("connect from the login page").
+    pub link_token_hash: Option<String>,
 }
 
 pub fn put_challenge(conn: &mut AnyConnection, c: &Challenge) -> QueryResult<()> {

@@ -7,6 +7,7 @@ pub mod outbox;
 pub mod schema;
 pub mod service_clients;
 pub mod sessions;
+pub mod sso;
 pub mod tenants;
 pub mod throttle;
 pub mod users;
@@ -264,7 +265,7 @@ mod tests {
     }
 }
 
-/// Kinds of the SSO accounts connected to a user (none until single sign-on is set up).
-pub fn sso_kinds_of(_conn: &mut AnyConnection, _user_id: &str) -> diesel::QueryResult<Vec<String>> {
-    Ok(Vec::new())
+/// Kinds of the SSO accounts connected to a user.
+pub fn sso_kinds_of(conn: &mut AnyConnection, user_id: &str) -> diesel::QueryResult<Vec<String>> {
+    Ok(sso::connections_of(conn, user_id)?.into_iter().map(|(_, kind)| kind).collect())
 }

@@ -153,6 +153,8 @@ diesel::table! {
         expires_at -> BigInt,
         consumed_at -> Nullable<BigInt>,
         created_at -> BigInt,
+        first_factor -> Text,
+        link_token_hash -> Nullable<Text>,
     }
 }
 
@@ -191,6 +193,81 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sso_providers (id) {
+        id -> Text,
+        tenant_id -> Text,
+        kind -> Text,
+        display_name -> Text,
+        client_id -> Text,
+        client_secret_sealed -> Text,
+        issuer -> Text,
+        microsoft_tenant -> Nullable<Text>,
+        allowed_tenants -> Text,
+        trust_idp_mfa -> Bool,
+        enabled -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sso_attempts (state_hash) {
+        state_hash -> Text,
+        provider_id -> Text,
+        tenant_id -> Text,
+        intent -> Text,
+        user_id -> Nullable<Text>,
+        binding_hash -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        return_to -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    sso_results (result_hash) {
+        result_hash -> Text,
+        binding_hash -> Text,
+        intent -> Text,
+        outcome -> Text,
+        return_to -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    sso_connections (id) {
+        id -> Text,
+        user_id -> Text,
+        provider_id -> Text,
+        issuer -> Text,
+        subject -> Text,
+        email -> Nullable<Text>,
+        connected_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sso_link_tokens (token_hash) {
+        token_hash -> Text,
+        tenant_id -> Text,
+        provider_id -> Text,
+        issuer -> Text,
+        subject -> Text,
+        email -> Nullable<Text>,
+        binding_hash -> Text,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(sso_connections -> sso_providers (provider_id));
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(refresh_families -> users (user_id));
 diesel::joinable!(refresh_tokens -> refresh_families (family_id));
@@ -213,4 +290,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     mfa_throttle,
     outbox,
     service_clients,
+    sso_providers,
+    sso_attempts,
+    sso_results,
+    sso_connections,
+    sso_link_tokens,
 );

@@ -417,5 +417,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .post(crate::routes::services::create_client),
         )
         .service(resource("/service-clients/{client_id}").delete(crate::routes::services::delete_client))
+        .service(
+            resource("/sso-providers")
+                .get(crate::routes::sso::list_providers)
+                .post(crate::routes::sso::create_provider),
+        )
+        .service(
+            resource("/sso-providers/{id}")
+                .get(crate::routes::sso::get_provider)
+                .patch(crate::routes::sso::patch_provider)
+                .delete(crate::routes::sso::delete_provider),
+        )
+        .service(resource("/sso-providers/{id}/test").post(crate::routes::sso::test_provider))
         .service(resource("/audit-events").get(audit_events));
 }

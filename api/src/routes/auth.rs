@@ -108,7 +108,7 @@ pub(crate) fn lifetimes(state: &AppState) -> Lifetimes {
     }
 }
 
-fn refresh_cookie<'a>(state: &AppState, value: String, max_age: i64) -> Cookie<'a> {
+pub(crate) fn refresh_cookie<'a>(state: &AppState, value: String, max_age: i64) -> Cookie<'a> {
     Cookie::build(REFRESH_COOKIE, value)
         .http_only(true)
         .same_site(SameSite::Strict)
@@ -197,6 +197,10 @@ pub async fn login(
     let key = account_key(slug.as_str(), email.as_str());
     let now = state.now();
 
+    let link_hash = match &body.link_token {
+        Some(t) => Some(crate::routes::sso::check_link_token(&req, &state, t, slug.as_str()).await?),
+        None => None,
+    };
     let (k, s, e) = (key.clone(), slug.as_str().to_string(), email.as_str().to_string());
     let (locked, account, method) = state
         .db
@@ -219,13 +223,14 @@ pub async fn login(
     let known = account.as_ref().map(|(t, u)| (t.id.clone(), u.id.clone()));
     let usable = account.filter(|(_, u)| !u.disabled);
 
-    let (keys, life) = (state.keys.clone(), lifetimes(&state));
+    let (keys, life, st) = (state.keys.clone(), lifetimes(&state), state.get_ref().clone());
     match (password_ok, usable) {
         (true, Some((tenant, user))) if method.is_some() => {
             let method = method.map(|m| m.method).unwrap_or_default();
-            let answer = crate::routes::mfa::start_challenge(&state, &user, &tenant, &method, key, origin).await?;
+            let (token, method) =
+                mfa::start_challenge(&state, &user, &tenant, &method, Some(key), "pwd", link_hash, origin).await?;
             state.metrics.signin("mfa_required");
-            Ok(answer)
+            Ok(mfa::mfa_required(token, method))
         }
         (true, Some((tenant, user))) => {
             let issued = state
@@ -233,6 +238,9 @@ pub async fn login(
                 .run(move |conn| {
                     write_tx(conn, |conn| {
                         throttle::reset(conn, &key)?;
+                        if let Some(link) = &link_hash {
+                            crate::routes::sso::redeem_link(conn, &st, &user, link, &origin, now)?;
+                        }
                         let issued =
                             session::start(conn, &keys, life, &user, &Authentication::password(), &origin, now)?;
                         audit::record(

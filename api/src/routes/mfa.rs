@@ -74,9 +74,11 @@ pub async fn start_challenge(
     user: &User,
     tenant: &Tenant,
     method: &str,
-    account_key: String,
+    account_key: Option<String>,
+    first_factor: &str,
+    link_token_hash: Option<String>,
     origin: Origin,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<(String, String), ApiError> {
     let now = state.now();
     let token = random_token(MFA_TOKEN_BYTES);
     let th = token_hash(&token);
@@ -91,6 +93,8 @@ pub async fn start_challenge(
         expires_at: now + MFA_TOKEN_SECS,
         consumed_at: None,
         created_at: now,
+        first_factor: first_factor.to_string(),
+        link_token_hash,
     };
     if method == "email" {
         let code = secrets::new_email_code();
@@ -104,7 +108,9 @@ pub async fn start_challenge(
         .db
         .run(move |conn| {
             write_tx(conn, |conn| {
-                throttle::reset(conn, &account_key)?;
+                if let Some(key) = &account_key {
+                    throttle::reset(conn, key)?;
+                }
                 mfa::put_challenge(conn, &challenge)?;
                 audit::record(
                     conn,
@@ -122,9 +128,14 @@ pub async fn start_challenge(
             })
         })
         .await?;
-    Ok(HttpResponse::Ok()
+    Ok((token, method.to_string()))
+}
+
+/// 200 `mfa_required`.
+pub fn mfa_required(token: String, method: String) -> HttpResponse {
+    HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(SignInResponse::MfaRequired { mfa_token: token, method: method.into(), expires_in: MFA_TOKEN_SECS }))
+        .json(SignInResponse::MfaRequired { mfa_token: token, method, expires_in: MFA_TOKEN_SECS })
 }
 
 /// The outcome of checking a second factor, with failures already counted and audited.
@@ -251,7 +262,10 @@ pub async fn verify(
                         if !mfa::consume_challenge(conn, &th, now)? {
                             return Err(ApiError::InvalidMfaToken);
                         }
-                        let how = Authentication { amr: factor.amr("pwd"), acr: "aal2" };
+                        let how = Authentication { amr: factor.amr(&challenge.first_factor), acr: "aal2" };
+                        if let Some(link) = &challenge.link_token_hash {
+                            crate::routes::sso::redeem_link(conn, &st, &user, link, &origin, now)?;
+                        }
                         let issued = session::start(conn, &st.keys, lifetimes(&st), &user, &how, &origin, now)?;
                         audit::record(
                             conn,
@@ -406,6 +420,8 @@ pub async fn reauth_email_code(
         expires_at: now + EMAIL_CODE_SECS,
         consumed_at: None,
         created_at: now,
+        first_factor: "pwd".into(),
+        link_token_hash: None,
     };
     state.db.run(move |conn| mfa::put_challenge(conn, &challenge).map_err(ApiError::from)).await?;
     Ok(HttpResponse::Accepted().json(CodeSent { expires_in: EMAIL_CODE_SECS }))

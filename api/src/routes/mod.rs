@@ -8,6 +8,7 @@ pub mod mfa;
 pub mod oauth;
 pub mod ops;
 pub mod services;
+pub mod sso;
 pub mod two_factor;
 pub mod wellknown;
 
@@ -80,8 +81,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/reauth").post(auth::reauth))
             .service(resource("/reauth/email-code").post(mfa::reauth_email_code))
             .service(resource("/mfa/verify").post(mfa::verify))
-            .service(resource("/mfa/resend").post(mfa::resend)),
+            .service(resource("/mfa/resend").post(mfa::resend))
+            .service(resource("/sso/providers").get(sso::providers))
+            .service(resource("/sso/callback").get(sso::callback))
+            .service(resource("/sso/complete").post(sso::complete))
+            .service(resource("/sso/{provider_id}/authorize").post(sso::authorize)),
     )
+    .service(resource("/api/v1/me/sso").get(sso::my_sso))
+    .service(resource("/api/v1/me/sso/connections/{id}").delete(sso::disconnect))
     .service(web::scope("/api/v1/me/2fa").configure(two_factor::configure))
     .service(web::scope("/api/v1/me").configure(me::configure))
     .service(web::scope("/api/v1/admin").configure(admin::configure))
