@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, auth, me, mfa, oauth, ops, services, sso, two_factor, wellknown};
+use crate::routes::{admin, auth, lifecycle, me, mfa, oauth, ops, services, sso, two_factor, wellknown};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,12 +23,18 @@ use crate::routes::{admin, auth, me, mfa, oauth, ops, services, sso, two_factor,
         mfa::reauth_email_code,
         mfa::verify,
         mfa::resend,
+        lifecycle::forgot,
+        lifecycle::reset,
         sso::providers,
         sso::authorize,
         sso::callback,
         sso::complete,
         me::me,
         sso::my_sso,
+        lifecycle::change_password,
+        lifecycle::list_sessions,
+        lifecycle::delete_session,
+        lifecycle::revoke_others,
         sso::disconnect,
         two_factor::status,
         two_factor::email_setup,
@@ -41,6 +47,10 @@ use crate::routes::{admin, auth, me, mfa, oauth, ops, services, sso, two_factor,
         admin::list_users,
         admin::create_user,
         admin::reset_two_factor,
+        lifecycle::update_user,
+        lifecycle::unlock,
+        lifecycle::send_reset_link,
+        lifecycle::delete_user,
         admin::get_settings,
         admin::patch_settings,
         admin::audit_events,

@@ -724,6 +724,8 @@ async fn a_code_mail_the_server_refuses_answers_503_and_changes_nothing(b: Backe
 async fn notices_wait_out_an_smtp_outage_and_are_delivered_after(b: Backend) {
     let app = spawn_app(b).await;
     let admin = app.admin_token().await;
+    // The sign-in's new-device notice goes out first; then the mail server goes away.
+    app.smtp.wait_for(ADMIN_EMAIL, |m| m.data.contains("new device"), std::time::Duration::from_secs(10)).await;
     app.smtp.set_refusing(true);
     // The security action goes through despite the outage.
     let (secret, _) = enable_totp(&app, &admin).await;

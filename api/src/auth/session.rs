@@ -80,9 +80,15 @@ pub fn mint_access_token(
     keys.sign(&claims).map_err(ApiError::internal)
 }
 
-/// Starts a session for `user`: a new family, its first refresh token and an access token.
+/// A sign-in from a device and address not seen for the user in this long e-mails the user.
+pub const NEW_DEVICE_WINDOW_SECS: i64 = 30 * 86_400;
+
+/// Starts a session for `user`: a new family, its first refresh token and an access token; a
+/// sign-in from a new device and address queues a notice.
+#[expect(clippy::too_many_arguments, reason = "one transaction step with its whole context")]
 pub fn start(
     conn: &mut AnyConnection,
+    data_key: &crate::auth::secrets::DataKey,
     keys: &KeySet,
     life: Lifetimes,
     user: &User,
@@ -107,6 +113,16 @@ pub fn start(
     };
     sessions::insert_family(conn, &family)?;
     users::touch_sign_in(conn, &user.id, now)?;
+    let ua = family.user_agent.as_deref();
+    if !sessions::seen_device(conn, &user.id, family.ip.as_deref(), ua, now - NEW_DEVICE_WINDOW_SECS, &family.id)? {
+        let device = crate::domain::device_name(ua.unwrap_or(""));
+        let text = format!(
+            "Your CloudCX account was signed in to from a new device: {device}, address {}, at {}.\n\nIf this was not you, change your password and sign out the other devices in Security Settings.",
+            family.ip.as_deref().unwrap_or("unknown"),
+            crate::clock::rfc3339(now),
+        );
+        crate::notices::queue_text(conn, data_key, &user.email, "New sign-in to your CloudCX account", &text, now)?;
+    }
     hand_out(conn, keys, life, user, &family, now)
 }
 

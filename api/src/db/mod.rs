@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod mfa;
 pub mod outbox;
+pub mod password_resets;
 pub mod schema;
 pub mod service_clients;
 pub mod sessions;

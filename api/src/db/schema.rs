@@ -267,6 +267,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    password_resets (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(sso_connections -> sso_providers (provider_id));
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(refresh_families -> users (user_id));
@@ -295,4 +305,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sso_results,
     sso_connections,
     sso_link_tokens,
+    password_resets,
 );

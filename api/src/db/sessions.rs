@@ -224,3 +224,50 @@ pub fn purge_expired(conn: &mut AnyConnection, now: i64) -> QueryResult<usize> {
         .execute(conn)?;
     Ok(a + b)
 }
+
+/// The user's live sessions (families), newest first.
+pub fn live_families(conn: &mut AnyConnection, user_id: &str, now: i64, idle_secs: i64) -> QueryResult<Vec<Family>> {
+    let all: Vec<Family> = refresh_families::table
+        .filter(refresh_families::user_id.eq(user_id))
+        .filter(refresh_families::revoked_at.is_null())
+        .filter(refresh_families::expires_at.gt(now))
+        .order(refresh_families::created_at.desc())
+        .select(Family::as_select())
+        .load(conn)?;
+    Ok(all.into_iter().filter(|f| f.is_alive(now, idle_secs)).collect())
+}
+
+/// Has this user signed in from this address and device within `since`, besides `except`?
+pub fn seen_device(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    ip: Option<&str>,
+    user_agent: Option<&str>,
+    since: i64,
+    except: &str,
+) -> QueryResult<bool> {
+    let mut q = refresh_families::table
+        .filter(refresh_families::user_id.eq(user_id))
+        .filter(refresh_families::created_at.ge(since))
+        .filter(refresh_families::id.ne(except))
+        .into_boxed();
+    q = match ip {
+        Some(ip) => q.filter(refresh_families::ip.eq(ip.to_string())),
+        None => q.filter(refresh_families::ip.is_null()),
+    };
+    q = match user_agent {
+        Some(ua) => q.filter(refresh_families::user_agent.eq(ua.to_string())),
+        None => q.filter(refresh_families::user_agent.is_null()),
+    };
+    Ok(q.count().get_result::<i64>(conn)? > 0)
+}
+
+/// Revokes every live access token of a subject (a deleted user).
+pub fn revoke_subject_tokens(conn: &mut AnyConnection, subject: &str, now: i64) -> QueryResult<()> {
+    let live: Vec<(String, i64)> = access_tokens::table
+        .filter(access_tokens::subject.eq(subject))
+        .filter(access_tokens::expires_at.gt(now))
+        .select((access_tokens::jti, access_tokens::expires_at))
+        .load(conn)?;
+    revoke_access_tokens(conn, &live)
+}

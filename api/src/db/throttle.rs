@@ -115,3 +115,8 @@ pub fn locked_keys(
         .load(conn)?;
     Ok(rows.into_iter().collect())
 }
+
+/// Lifts a password lock (admin unlock).
+pub fn unlock(conn: &mut AnyConnection, key: &str) -> QueryResult<bool> {
+    Ok(diesel::delete(login_throttle::table.find(key)).execute(conn)? == 1)
+}

@@ -60,3 +60,43 @@ pub fn touch_sign_in(conn: &mut AnyConnection, id: &str, now: i64) -> QueryResul
     diesel::update(users::table.find(id)).set(users::last_sign_in_at.eq(now)).execute(conn)?;
     Ok(())
 }
+
+pub fn set_password_hash(conn: &mut AnyConnection, id: &str, hash: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(id)).set(users::password_hash.eq(hash)).execute(conn)?;
+    Ok(())
+}
+
+/// Applies an admin's edit; `None` leaves a field as it is.
+pub fn update_profile(
+    conn: &mut AnyConnection,
+    id: &str,
+    display_name: Option<&str>,
+    role: Option<&str>,
+    disabled: Option<bool>,
+) -> QueryResult<()> {
+    if let Some(n) = display_name {
+        diesel::update(users::table.find(id)).set(users::display_name.eq(n)).execute(conn)?;
+    }
+    if let Some(r) = role {
+        diesel::update(users::table.find(id)).set(users::role.eq(r)).execute(conn)?;
+    }
+    if let Some(d) = disabled {
+        diesel::update(users::table.find(id)).set(users::disabled.eq(d)).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Enabled admins of a site.
+pub fn count_active_admins(conn: &mut AnyConnection, tenant_id: &str) -> QueryResult<i64> {
+    users::table
+        .filter(users::tenant_id.eq(tenant_id))
+        .filter(users::role.eq("admin"))
+        .filter(users::disabled.eq(false))
+        .count()
+        .get_result(conn)
+}
+
+pub fn delete(conn: &mut AnyConnection, id: &str) -> QueryResult<()> {
+    diesel::delete(users::table.find(id)).execute(conn)?;
+    Ok(())
+}

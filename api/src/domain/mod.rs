@@ -74,8 +74,54 @@ impl TenantSlug {
     }
 }
 
+/// A readable device name from a User-Agent: "Chrome on Windows", "Safari on iPhone"…
+pub fn device_name(user_agent: &str) -> String {
+    let ua = user_agent;
+    let browser = if ua.contains("Edg/") {
+        "Edge"
+    } else if ua.contains("OPR/") || ua.contains("Opera") {
+        "Opera"
+    } else if ua.contains("Firefox/") {
+        "Firefox"
+    } else if ua.contains("Chrome/") || ua.contains("Chromium/") || ua.contains("CriOS/") {
+        "Chrome"
+    } else if ua.contains("Safari/") {
+        "Safari"
+    } else if ua.is_empty() {
+        "Unknown browser"
+    } else {
+        "An app"
+    };
+    let os = if ua.contains("iPhone") {
+        "iPhone"
+    } else if ua.contains("iPad") {
+        "iPad"
+    } else if ua.contains("Android") {
+        "Android"
+    } else if ua.contains("Windows") {
+        "Windows"
+    } else if ua.contains("Mac OS X") || ua.contains("Macintosh") {
+        "macOS"
+    } else if ua.contains("Linux") {
+        "Linux"
+    } else {
+        "an unknown system"
+    };
+    format!("{browser} on {os}")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn device_names_are_readable() {
+        use super::device_name;
+        let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+        assert_eq!(device_name(chrome), "Chrome on Windows");
+        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(device_name(safari), "Safari on iPhone");
+        assert_eq!(device_name(""), "Unknown browser on an unknown system");
+    }
+
     use super::*;
 
     #[test]

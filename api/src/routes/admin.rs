@@ -51,6 +51,25 @@ impl UserView {
     }
 }
 
+/// One user of `tenant` as the admin sees them.
+pub async fn user_view(
+    state: &AppState,
+    tenant: &crate::db::tenants::Tenant,
+    id: String,
+) -> Result<UserView, ApiError> {
+    let (slug, tid, now) = (tenant.slug.clone(), tenant.id.clone(), state.now());
+    state
+        .db
+        .run(move |conn| -> Result<_, ApiError> {
+            let u = users::find_in_tenant(conn, &tid, &id)?.ok_or(ApiError::NotFound)?;
+            let locked = throttle::locked_for(conn, &account_key(&slug, &u.email), now)?.is_some()
+                || mfa::mfa_locked_for(conn, &u.id, now)?.is_some();
+            let method = mfa::find(conn, &u.id)?.map(|m| m.method);
+            Ok(UserView::new(u, locked, method))
+        })
+        .await
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserList {
     pub users: Vec<UserView>,
@@ -407,8 +426,12 @@ pub async fn patch_settings(
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    use crate::routes::lifecycle;
     use crate::routes::resource;
     cfg.service(resource("/users").get(list_users).post(create_user))
+        .service(resource("/users/{id}").patch(lifecycle::update_user).delete(lifecycle::delete_user))
+        .service(resource("/users/{id}/unlock").post(lifecycle::unlock))
+        .service(resource("/users/{id}/password-reset").post(lifecycle::send_reset_link))
         .service(resource("/users/{id}/2fa/reset").post(reset_two_factor))
         .service(resource("/settings").get(get_settings).patch(patch_settings))
         .service(

@@ -241,8 +241,16 @@ pub async fn login(
                         if let Some(link) = &link_hash {
                             crate::routes::sso::redeem_link(conn, &st, &user, link, &origin, now)?;
                         }
-                        let issued =
-                            session::start(conn, &keys, life, &user, &Authentication::password(), &origin, now)?;
+                        let issued = session::start(
+                            conn,
+                            &st.data_key,
+                            &keys,
+                            life,
+                            &user,
+                            &Authentication::password(),
+                            &origin,
+                            now,
+                        )?;
                         audit::record(
                             conn,
                             &origin,

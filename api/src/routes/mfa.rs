@@ -266,7 +266,7 @@ pub async fn verify(
                         if let Some(link) = &challenge.link_token_hash {
                             crate::routes::sso::redeem_link(conn, &st, &user, link, &origin, now)?;
                         }
-                        let issued = session::start(conn, &st.keys, lifetimes(&st), &user, &how, &origin, now)?;
+                        let issued = session::start(conn, &st.data_key, &st.keys, lifetimes(&st), &user, &how, &origin, now)?;
                         audit::record(
                             conn,
                             &origin,

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auth;
 pub mod extract;
+pub mod lifecycle;
 pub mod me;
 pub mod mfa;
 pub mod oauth;
@@ -82,12 +83,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/reauth/email-code").post(mfa::reauth_email_code))
             .service(resource("/mfa/verify").post(mfa::verify))
             .service(resource("/mfa/resend").post(mfa::resend))
+            .service(resource("/password/forgot").post(lifecycle::forgot))
+            .service(resource("/password/reset").post(lifecycle::reset))
             .service(resource("/sso/providers").get(sso::providers))
             .service(resource("/sso/callback").get(sso::callback))
             .service(resource("/sso/complete").post(sso::complete))
             .service(resource("/sso/{provider_id}/authorize").post(sso::authorize)),
     )
     .service(resource("/api/v1/me/sso").get(sso::my_sso))
+    .service(resource("/api/v1/me/password").post(lifecycle::change_password))
+    .service(resource("/api/v1/me/sessions").get(lifecycle::list_sessions))
+    .service(resource("/api/v1/me/sessions/revoke-others").post(lifecycle::revoke_others))
+    .service(resource("/api/v1/me/sessions/{id}").delete(lifecycle::delete_session))
     .service(resource("/api/v1/me/sso/connections/{id}").delete(sso::disconnect))
     .service(web::scope("/api/v1/me/2fa").configure(two_factor::configure))
     .service(web::scope("/api/v1/me").configure(me::configure))

@@ -766,7 +766,7 @@ fn sso_sign_in(
         amr.push("mfa".into());
     }
     let how = Authentication { amr, acr: if idp_mfa { "aal2" } else { "aal1" } };
-    let issued = session::start(conn, &state.keys, lifetimes(state), &user, &how, origin, now)?;
+    let issued = session::start(conn, &state.data_key, &state.keys, lifetimes(state), &user, &how, origin, now)?;
     audit::record(
         conn,
         origin,

@@ -1,0 +1,638 @@
+//! An account's life around 2FA: passwords (change, forgot, reset), sessions and devices, and the
+//! admin's user actions (edit, disable, unlock, reset link, delete).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::session::account_key;
+use crate::auth::tokens::{random_token, token_hash};
+use crate::clock::rfc3339;
+use crate::db::audit::{self, NewEvent};
+use crate::db::password_resets::{self, PasswordReset};
+use crate::db::users::User;
+use crate::db::{mfa, sessions, tenants, throttle, users, write_tx, AnyConnection};
+use crate::domain::{device_name, Email, NewPassword, Role, Secret, TenantSlug, MAX_PASSWORD_CHARS};
+use crate::error::{ApiError, Problem};
+use crate::notices;
+use crate::routes::extract::{self, AdminUser, AuthUser};
+use crate::state::AppState;
+
+/// A reset link is valid this long.
+pub const RESET_LINK_SECS: i64 = 30 * 60;
+/// Reset links per (site, e-mail) an hour, and forgot-password requests per address a minute.
+const RESETS_PER_ACCOUNT_PER_HOUR: u32 = 3;
+const FORGOT_PER_IP_PER_MIN: u32 = 10;
+
+fn event<'a>(
+    tenant_id: &'a str,
+    kind: &'a str,
+    user_id: Option<&'a str>,
+    actor_id: Option<&'a str>,
+    details: serde_json::Value,
+) -> NewEvent<'a> {
+    NewEvent { tenant_id: Some(tenant_id), kind, user_id, actor_id, details }
+}
+
+fn weak(password: &str) -> Result<NewPassword, ApiError> {
+    NewPassword::parse(password).map_err(|r| ApiError::WeakPassword(r.to_string()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    #[schema(format = Password)]
+    pub current_password: String,
+    #[schema(format = Password)]
+    pub new_password: String,
+}
+
+/// Change the password (the current one is required); the user's other sessions end.
+#[utoipa::path(
+    post, path = "/api/v1/me/password", tag = "my account",
+    security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 403, description = "`invalid_credentials` or `reauth_required`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`weak_password`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn change_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<ChangePasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.now();
+    user.require_fresh(now)?;
+    let body = body.into_inner();
+    let new = weak(&body.new_password)?;
+    if body.current_password.chars().count() > MAX_PASSWORD_CHARS {
+        return Err(ApiError::InvalidCredentials { in_session: true });
+    }
+    let ok = state
+        .hasher
+        .verify(Secret::new(body.current_password), Some(user.user.password_hash.clone()))
+        .await
+        .map_err(ApiError::internal)?;
+    if !ok {
+        return Err(ApiError::InvalidCredentials { in_session: true });
+    }
+    let hash = state.hasher.hash(Secret::new(new.expose().to_string())).await.map_err(ApiError::internal)?;
+    let (origin, key, keep) = (extract::origin(&req, &state), state.data_key.clone(), user.claims.sid.clone());
+    state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| {
+                let u = &user.user;
+                users::set_password_hash(conn, &u.id, &hash)?;
+                let ended = sessions::revoke_user_families(conn, &u.id, keep.as_deref(), "password_changed", now)?;
+                audit::record(conn, &origin, now, event(&u.tenant_id, "password_changed", Some(&u.id), Some(&u.id), serde_json::json!({"sessions_ended": ended})))?;
+                notices::queue_text(
+                    conn,
+                    &key,
+                    &u.email,
+                    "Your CloudCX password was changed",
+                    "The password of your CloudCX account was changed and your other devices were signed out. If this was not you, contact your administrator at once.",
+                    now,
+                )?;
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await?;
+    state.outbox_wake.notify_one();
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForgotRequest {
+    pub tenant: String,
+    pub email: String,
+}
+
+/// Queues a reset link for the user (in the caller's transaction).
+fn queue_reset_link(conn: &mut AnyConnection, state: &AppState, user: &User, now: i64) -> Result<(), ApiError> {
+    let token = random_token(32);
+    password_resets::insert(
+        conn,
+        &PasswordReset {
+            token_hash: token_hash(&token),
+            user_id: user.id.clone(),
+            created_at: now,
+            expires_at: now + RESET_LINK_SECS,
+            used_at: None,
+        },
+    )?;
+    let link = format!("{}/reset-password?token={token}", state.public_url);
+    notices::queue_text(
+        conn,
+        &state.data_key,
+        &user.email,
+        "Reset your CloudCX password",
+        &format!("Someone asked to reset the password of your CloudCX account.\n\nTo choose a new one, open this link within 30 minutes:\n{link}\n\nIf this was not you, ignore this e-mail: your password stays as it is."),
+        now,
+    )?;
+    Ok(())
+}
+
+/// Forgot password: always 202 at once, real account or not; a single-use link valid 30 minutes
+/// goes out through the outbox (not when throttled).
+#[utoipa::path(
+    post, path = "/api/v1/auth/password/forgot", tag = "sign-in",
+    request_body = ForgotRequest,
+    responses(
+        (status = 202, description = "Accepted, whatever the account"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn forgot(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<ForgotRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let slug = TenantSlug::parse(&body.tenant).map_err(|m| ApiError::invalid("tenant", m))?;
+    let email = Email::parse(&body.email).map_err(|m| ApiError::invalid("email", m))?;
+    let origin = extract::origin(&req, &state);
+    let ip = origin.ip.clone().unwrap_or_else(|| "unknown".into());
+    // The work happens after the answer, so a real account and an unknown one look the same.
+    let st = state.get_ref().clone();
+    tokio::spawn(async move {
+        let now = st.now();
+        let s2 = st.clone();
+        let result = st
+            .db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    if throttle::hit(conn, &format!("forgot-ip\n{ip}"), FORGOT_PER_IP_PER_MIN, 60, now)?.is_err() {
+                        return Ok(false);
+                    }
+                    let key = format!("forgot-account\n{}", account_key(slug.as_str(), email.as_str()));
+                    if throttle::hit(conn, &key, RESETS_PER_ACCOUNT_PER_HOUR, 3600, now)?.is_err() {
+                        return Ok(false);
+                    }
+                    let Some((tenant, user)) = crate::auth::session::find_account(conn, slug.as_str(), email.as_str())?
+                    else {
+                        return Ok(false);
+                    };
+                    if user.disabled {
+                        return Ok(false);
+                    }
+                    queue_reset_link(conn, &s2, &user, now)?;
+                    audit::record(
+                        conn,
+                        &origin,
+                        now,
+                        event(&tenant.id, "password_reset_requested", Some(&user.id), None, serde_json::json!({})),
+                    )?;
+                    Ok::<_, ApiError>(true)
+                })
+            })
+            .await;
+        match result {
+            Ok(true) => st.outbox_wake.notify_one(),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "forgot-password request failed"),
+        }
+    });
+    Ok(HttpResponse::Accepted().finish())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequest {
+    pub token: String,
+    #[schema(format = Password)]
+    pub new_password: String,
+}
+
+/// Set a new password with a reset link. Signs nobody in, ends every session; 2FA stays.
+#[utoipa::path(
+    post, path = "/api/v1/auth/password/reset", tag = "sign-in",
+    request_body = ResetRequest,
+    responses(
+        (status = 204, description = "Changed; sign in with the new password (and the second factor)"),
+        (status = 401, description = "`invalid_code`: unknown, expired or used link", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`weak_password`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn reset(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<ResetRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let new = weak(&body.new_password)?;
+    let (hash_token, now) = (token_hash(&body.token), state.now());
+    let t = hash_token.clone();
+    let link = state
+        .db
+        .run(move |conn| password_resets::find(conn, &t).map_err(ApiError::from))
+        .await?
+        .filter(|r| r.used_at.is_none() && r.expires_at > now)
+        .ok_or(ApiError::InvalidCode { in_session: false })?;
+    let hash = state.hasher.hash(Secret::new(new.expose().to_string())).await.map_err(ApiError::internal)?;
+    let (origin, key) = (extract::origin(&req, &state), state.data_key.clone());
+    state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| {
+                if !password_resets::spend(conn, &hash_token, &link.user_id, now)? {
+                    return Err(ApiError::InvalidCode { in_session: false });
+                }
+                let user = users::find(conn, &link.user_id)?.ok_or(ApiError::InvalidCode { in_session: false })?;
+                users::set_password_hash(conn, &user.id, &hash)?;
+                let ended = sessions::revoke_user_families(conn, &user.id, None, "password_reset", now)?;
+                if let Some(t) = tenants::find(conn, &user.tenant_id)? {
+                    throttle::unlock(conn, &account_key(&t.slug, &user.email))?;
+                }
+                audit::record(conn, &origin, now, event(&user.tenant_id, "password_reset", Some(&user.id), Some(&user.id), serde_json::json!({"sessions_ended": ended})))?;
+                notices::queue_text(
+                    conn,
+                    &key,
+                    &user.email,
+                    "Your CloudCX password was reset",
+                    "The password of your CloudCX account was reset with a link and every device was signed out. If this was not you, contact your administrator at once.",
+                    now,
+                )?;
+                Ok(())
+            })
+        })
+        .await?;
+    state.outbox_wake.notify_one();
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    pub id: String,
+    pub created_at: String,
+    pub last_used_at: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// "Chrome on Windows", from the user agent.
+    pub device: String,
+    /// The session of this request.
+    pub current: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionList {
+    pub sessions: Vec<SessionView>,
+}
+
+/// The user's sessions (one per sign-in), newest first.
+#[utoipa::path(
+    get, path = "/api/v1/me/sessions", tag = "my account",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = SessionList),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_sessions(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    let (uid, now, idle) = (user.user.id.clone(), state.now(), state.session_idle_secs());
+    let families =
+        state.db.run(move |conn| sessions::live_families(conn, &uid, now, idle).map_err(ApiError::from)).await?;
+    let current = user.claims.sid.clone();
+    Ok(HttpResponse::Ok().json(SessionList {
+        sessions: families
+            .into_iter()
+            .map(|f| SessionView {
+                current: current.as_deref() == Some(f.id.as_str()),
+                device: device_name(f.user_agent.as_deref().unwrap_or("")),
+                id: f.id,
+                created_at: rfc3339(f.created_at),
+                last_used_at: rfc3339(f.last_used_at),
+                ip: f.ip,
+                user_agent: f.user_agent,
+            })
+            .collect(),
+    }))
+}
+
+/// Sign out one session.
+#[utoipa::path(
+    delete, path = "/api/v1/me/sessions/{id}", tag = "my account",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete_session(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, now, origin) = (path.into_inner(), state.now(), extract::origin(&req, &state));
+    state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| {
+                let family = sessions::find_family(conn, &id)?
+                    .filter(|f| f.user_id == user.user.id && f.revoked_at.is_none())
+                    .ok_or(ApiError::NotFound)?;
+                sessions::revoke_family(conn, &family.id, "signed_out_by_user", now)?;
+                let u = &user.user;
+                audit::record(
+                    conn,
+                    &origin,
+                    now,
+                    event(
+                        &u.tenant_id,
+                        "session_revoked",
+                        Some(&u.id),
+                        Some(&u.id),
+                        serde_json::json!({"session_id": family.id}),
+                    ),
+                )?;
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// "Sign out other devices": every session but this one ends.
+#[utoipa::path(
+    post, path = "/api/v1/me/sessions/revoke-others", tag = "my account",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The other sessions ended"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn revoke_others(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    let (now, origin, keep) = (state.now(), extract::origin(&req, &state), user.claims.sid.clone());
+    state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| {
+                let u = &user.user;
+                let ended = sessions::revoke_user_families(conn, &u.id, keep.as_deref(), "signed_out_others", now)?;
+                audit::record(
+                    conn,
+                    &origin,
+                    now,
+                    event(
+                        &u.tenant_id,
+                        "other_sessions_revoked",
+                        Some(&u.id),
+                        Some(&u.id),
+                        serde_json::json!({"sessions_ended": ended}),
+                    ),
+                )?;
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub role: Option<Role>,
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}
+
+async fn target(state: &AppState, admin: &AdminUser, id: String) -> Result<User, ApiError> {
+    let tid = admin.0.user.tenant_id.clone();
+    state
+        .db
+        .run(move |conn| users::find_in_tenant(conn, &tid, &id).map_err(ApiError::from))
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// The refusals that protect a site from locking itself out.
+fn guard_self_and_last_admin(
+    conn: &mut AnyConnection,
+    actor: &User,
+    user: &User,
+    demote_or_remove: bool,
+) -> Result<(), ApiError> {
+    if !demote_or_remove {
+        return Ok(());
+    }
+    if actor.id == user.id {
+        return Err(ApiError::SelfActionForbidden("an admin cannot disable, delete or demote themselves".into()));
+    }
+    if user.role == "admin" && !user.disabled && users::count_active_admins(conn, &user.tenant_id)? <= 1 {
+        return Err(ApiError::SelfActionForbidden("the site's last admin cannot be removed".into()));
+    }
+    Ok(())
+}
+
+/// Edit a user: name, role, disabled (disabling ends every session and revokes its access tokens).
+#[utoipa::path(
+    patch, path = "/api/v1/admin/users/{id}", tag = "administration",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, body = crate::routes::admin::UserView),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`self_action_forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn update_user(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    path: web::Path<String>,
+    body: web::Json<UpdateUserRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let name = body.display_name.map(|n| n.trim().to_string());
+    if name.as_ref().is_some_and(|n| n.is_empty() || n.chars().count() > 100) {
+        return Err(ApiError::invalid("display_name", "1 to 100 characters"));
+    }
+    let user = target(&state, &admin, path.into_inner()).await?;
+    let (now, origin, actor) = (state.now(), extract::origin(&req, &state), admin.0.user.clone());
+    let role = body.role.map(|r| r.as_str().to_string());
+    let disabled = body.disabled;
+    let id = user.id.clone();
+    state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| {
+                let demote = role.as_deref().is_some_and(|r| r != "admin" && user.role == "admin");
+                let disable = disabled == Some(true) && !user.disabled;
+                guard_self_and_last_admin(conn, &actor, &user, demote || disable)?;
+                users::update_profile(conn, &user.id, name.as_deref(), role.as_deref(), disabled)?;
+                if disable {
+                    sessions::revoke_user_families(conn, &user.id, None, "user_disabled", now)?;
+                    sessions::revoke_subject_tokens(conn, &user.id, now)?;
+                }
+                let kind = match disabled {
+                    Some(true) if disable => "user_disabled",
+                    Some(false) if user.disabled => "user_enabled",
+                    _ => "user_updated",
+                };
+                audit::record(
+                    conn,
+                    &origin,
+                    now,
+                    event(
+                        &user.tenant_id,
+                        kind,
+                        Some(&user.id),
+                        Some(&actor.id),
+                        serde_json::json!({"display_name": name, "role": role, "disabled": disabled}),
+                    ),
+                )?;
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await?;
+    let view = crate::routes::admin::user_view(&state, &admin.0.tenant, id).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Lift a password or second-factor lock.
+#[utoipa::path(
+    post, path = "/api/v1/admin/users/{id}/unlock", tag = "administration",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 204, description = "Unlocked"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn unlock(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let user = target(&state, &admin, path.into_inner()).await?;
+    let (now, origin, actor, slug) =
+        (state.now(), extract::origin(&req, &state), admin.0.user.clone(), admin.0.tenant.slug.clone());
+    state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| {
+                let password = throttle::unlock(conn, &account_key(&slug, &user.email))?;
+                mfa::reset_mfa_failures(conn, &user.id)?;
+                audit::record(
+                    conn,
+                    &origin,
+                    now,
+                    event(
+                        &user.tenant_id,
+                        "user_unlocked",
+                        Some(&user.id),
+                        Some(&actor.id),
+                        serde_json::json!({"password_lock": password}),
+                    ),
+                )?;
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Mail the user a password reset link.
+#[utoipa::path(
+    post, path = "/api/v1/admin/users/{id}/password-reset", tag = "administration",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 202, description = "The link is on its way"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn send_reset_link(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let user = target(&state, &admin, path.into_inner()).await?;
+    let (now, origin, actor, st) =
+        (state.now(), extract::origin(&req, &state), admin.0.user.clone(), state.get_ref().clone());
+    state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| {
+                queue_reset_link(conn, &st, &user, now)?;
+                audit::record(
+                    conn,
+                    &origin,
+                    now,
+                    event(
+                        &user.tenant_id,
+                        "password_reset_sent",
+                        Some(&user.id),
+                        Some(&actor.id),
+                        serde_json::json!({}),
+                    ),
+                )?;
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await?;
+    state.outbox_wake.notify_one();
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// Delete a user; their audit history stays.
+#[utoipa::path(
+    delete, path = "/api/v1/admin/users/{id}", tag = "administration",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`self_action_forbidden`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete_user(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let user = target(&state, &admin, path.into_inner()).await?;
+    let (now, origin, actor) = (state.now(), extract::origin(&req, &state), admin.0.user.clone());
+    state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| {
+                guard_self_and_last_admin(conn, &actor, &user, true)?;
+                sessions::revoke_user_families(conn, &user.id, None, "user_deleted", now)?;
+                sessions::revoke_subject_tokens(conn, &user.id, now)?;
+                users::delete(conn, &user.id)?;
+                audit::record(
+                    conn,
+                    &origin,
+                    now,
+                    event(
+                        &user.tenant_id,
+                        "user_deleted",
+                        Some(&user.id),
+                        Some(&actor.id),
+                        serde_json::json!({"email": user.email}),
+                    ),
+                )?;
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

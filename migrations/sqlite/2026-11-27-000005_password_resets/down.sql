@@ -1,0 +1,2 @@
+DROP INDEX refresh_families_user_created;
+DROP TABLE password_resets;
