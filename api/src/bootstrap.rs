@@ -39,7 +39,7 @@ pub fn ensure_admin(
         return Ok(Outcome::AlreadyThere);
     }
     let hash = hash_now(password.expose())?;
-    write_tx(conn, |conn| {
+    let created = write_tx(conn, |conn| {
         let name = site_name(slug.as_str());
         let tenant = tenants::ensure(conn, slug.as_str(), &name, now)?;
         let user = User {
@@ -67,7 +67,15 @@ pub fn ensure_admin(
             },
         )?;
         Ok::<_, anyhow::Error>(())
-    })?;
+    });
+    if let Err(e) = created {
+        // Several instances starting together: another one created them first.
+        let now_there = match tenants::find_by_slug(conn, slug.as_str())? {
+            Some(t) => users::find_by_email(conn, &t.id, email.as_str())?.is_some(),
+            None => false,
+        };
+        return if now_there { Ok(Outcome::AlreadyThere) } else { Err(e) };
+    }
     Ok(if generated { Outcome::CreatedWithPassword(password.expose().to_string()) } else { Outcome::Created })
 }
 

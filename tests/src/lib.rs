@@ -97,6 +97,11 @@ impl TestDb {
         }
     }
 
+    /// A handle on a database another guard owns (several instances on one database).
+    pub fn borrowed(target: DbTarget) -> Self {
+        Self { target, pg_name: None, dir: None }
+    }
+
     /// Drops the PostgreSQL database now (the outage test), leaving the guard with nothing to do.
     pub fn drop_now(&mut self) {
         if let Some(name) = self.pg_name.take() {
@@ -154,8 +159,38 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }
 
+/// The one public URL of replicas behind a load balancer (nothing listens there: tests send each
+/// request to an instance of their choice).
+pub const LOAD_BALANCER_URL: &str = "http://127.0.0.1:9";
+
+/// `n` instances started at the same moment on one fresh PostgreSQL database, sharing the
+/// signing key, the data key and `AUTH_PUBLIC_URL` (as replicas behind a load balancer do).
+pub async fn spawn_instances(n: usize) -> (TestDb, Vec<TestApp>) {
+    let db = TestDb::new(Backend::Postgres);
+    let handles: Vec<_> = (0..n)
+        .map(|_| {
+            let target = db.target.clone();
+            tokio::spawn(async move {
+                spawn_on(TestDb::borrowed(target), Backend::Postgres, |c| {
+                    c.allow_insecure_issuers = true;
+                    c.public_url = Some(LOAD_BALANCER_URL.into());
+                })
+                .await
+            })
+        })
+        .collect();
+    let mut apps = Vec::new();
+    for h in handles {
+        apps.push(h.await.expect("instance starts"));
+    }
+    (db, apps)
+}
+
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
-    let db = TestDb::new(backend);
+    spawn_on(TestDb::new(backend), backend, tweak).await
+}
+
+async fn spawn_on(db: TestDb, backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let smtp = smtp::SmtpSink::start().await;
     let mut config = test_config(db.target.clone());
     config.smtp_url = Some(smtp.url());
