@@ -1,4 +1,5 @@
 //! The binary itself: its commands, its start-up errors, and what it writes to its logs.
+#![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -152,6 +153,7 @@ fn the_logs_never_contain_passwords_tokens_codes_or_secrets() {
     assert!(wrong["code"].is_string());
     std::thread::sleep(Duration::from_millis(300));
     let _ = child.kill();
+    let _ = child.wait();
     let mut rest = String::new();
     let _ = std::io::Read::read_to_string(&mut stdout, &mut rest);
     log.push_str(&rest);

@@ -24,8 +24,7 @@ both_databases!(
 /// The reset link of the newest reset mail to `email`.
 async fn reset_token(app: &TestApp, email: &str) -> String {
     app.smtp.wait_for(email, |m| m.data.contains("reset-password?token="), Duration::from_secs(10)).await;
-    let mail =
-        app.smtp.all_for(email).into_iter().filter(|m| m.data.contains("reset-password?token=")).next_back().unwrap();
+    let mail = app.smtp.all_for(email).into_iter().rfind(|m| m.data.contains("reset-password?token=")).unwrap();
     let at = mail.data.find("reset-password?token=").unwrap() + "reset-password?token=".len();
     mail.data[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
 }

@@ -168,12 +168,15 @@ pub fn new_backup_codes(
     Ok(plain)
 }
 
+/// Each backup code in clear with the time it was used, if it was.
+pub type ReadableCodes = Vec<(String, Option<i64>)>;
+
 /// The readable copy of the user's backup codes, with each one's use.
 pub fn read_backup_codes(
     conn: &mut AnyConnection,
     key: &DataKey,
     user_id: &str,
-) -> Result<Option<(BackupSet, Vec<(String, Option<i64>)>)>, ApiError> {
+) -> Result<Option<(BackupSet, ReadableCodes)>, ApiError> {
     let Some(set) = mfa::backup_set(conn, user_id)? else { return Ok(None) };
     let plain: Vec<String> =
         serde_json::from_slice(&key.open(&set.sealed_codes, &backup_aad(user_id)).map_err(ApiError::internal)?)

@@ -248,6 +248,11 @@ pub fn numbered_placeholders(sql: &str) -> String {
     out
 }
 
+/// Kinds of the SSO accounts connected to a user.
+pub fn sso_kinds_of(conn: &mut AnyConnection, user_id: &str) -> diesel::QueryResult<Vec<String>> {
+    Ok(sso::connections_of(conn, user_id)?.into_iter().map(|(_, kind)| kind).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,9 +269,4 @@ mod tests {
         assert!(DbTarget::parse("mysql://x").is_err());
         assert!(DbTarget::parse("sqlite://").is_err());
     }
-}
-
-/// Kinds of the SSO accounts connected to a user.
-pub fn sso_kinds_of(conn: &mut AnyConnection, user_id: &str) -> diesel::QueryResult<Vec<String>> {
-    Ok(sso::connections_of(conn, user_id)?.into_iter().map(|(_, kind)| kind).collect())
 }

@@ -87,21 +87,6 @@ pub fn purge(conn: &mut AnyConnection, now: i64) -> QueryResult<usize> {
     diesel::delete(rate_limits::table.filter(rate_limits::window_start.lt(now - 3600))).execute(conn)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_lock_grows_from_the_tenth_failure_and_hardens_at_the_hundredth() {
-        assert_eq!(lock_secs(9), 0);
-        assert_eq!(lock_secs(10), 30);
-        assert_eq!(lock_secs(11), 60);
-        assert_eq!(lock_secs(40), 3600);
-        assert_eq!(lock_secs(99), 3600);
-        assert_eq!(lock_secs(100), HARD_LOCK_SECS);
-    }
-}
-
 /// Which of `keys` are locked at `now`.
 pub fn locked_keys(
     conn: &mut AnyConnection,
@@ -119,4 +104,19 @@ pub fn locked_keys(
 /// Lifts a password lock (admin unlock).
 pub fn unlock(conn: &mut AnyConnection, key: &str) -> QueryResult<bool> {
     Ok(diesel::delete(login_throttle::table.find(key)).execute(conn)? == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_grows_from_the_tenth_failure_and_hardens_at_the_hundredth() {
+        assert_eq!(lock_secs(9), 0);
+        assert_eq!(lock_secs(10), 30);
+        assert_eq!(lock_secs(11), 60);
+        assert_eq!(lock_secs(40), 3600);
+        assert_eq!(lock_secs(99), 3600);
+        assert_eq!(lock_secs(100), HARD_LOCK_SECS);
+    }
 }

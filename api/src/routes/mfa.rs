@@ -69,6 +69,7 @@ pub async fn send_code(state: &AppState, mail: OutgoingMail) -> Result<(), ApiEr
 }
 
 /// Password accepted, second factor next: a new challenge (and, for e-mail, the code sent first).
+#[expect(clippy::too_many_arguments, reason = "the whole context of a sign-in's second step")]
 pub async fn start_challenge(
     state: &AppState,
     user: &User,
