@@ -3,11 +3,11 @@ CARGO ?= cargo
 DEMO_TENANT ?= demo
 DEMO_ADMIN ?= admin@demo.example
 
-.PHONY: run test openapi lint fmt build clean-data
+.PHONY: run test openapi web lint fmt build clean-data
 
-## Build and start the service on the embedded SQLite database (data/), with a demo site
-## and admin whose generated password is printed once, at the first start.
-run:
+## Build the web app and start the service on the embedded SQLite database (data/), with a
+## demo site and admin whose generated password is printed once, at the first start.
+run: web
 	AUTH_BOOTSTRAP_TENANT=$${AUTH_BOOTSTRAP_TENANT:-$(DEMO_TENANT)} \
 	AUTH_BOOTSTRAP_ADMIN_EMAIL=$${AUTH_BOOTSTRAP_ADMIN_EMAIL:-$(DEMO_ADMIN)} \
 	$(CARGO) run --release -p cloudcx-auth -- serve
@@ -16,9 +16,14 @@ run:
 test:
 	bash scripts/test.sh
 
-## Regenerate openapi.yaml from the code (a test fails when it is stale).
+## Regenerate openapi.yaml from the code and the web app's API types from it (tests fail when stale).
 openapi:
 	$(CARGO) run -q -p cloudcx-auth -- openapi > openapi.yaml
+	cd web && { [ -d node_modules/vite ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent gen
+
+## The web app (web/dist), served by the API at /.
+web:
+	cd web && { [ -d node_modules/vite ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent build
 
 build:
 	$(CARGO) build --release -p cloudcx-auth

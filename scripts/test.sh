@@ -24,6 +24,10 @@ if [ ! -d tests/oidc-provider/node_modules/oidc-provider ]; then
   (cd tests/oidc-provider && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# The web app: its API types must match openapi.yaml, its unit tests pass, and it builds.
+(cd web && { [ -d node_modules/vite ] || npm ci --no-audit --no-fund --loglevel=error; } \
+  && npm run --silent check-gen && npm test --silent && npm run --silent build)
+
 # PostgreSQL: TEST_DATABASE_URL, else the local server on 5432, else a private cluster.
 export PG_STATE_FILE="${PG_STATE_FILE:-$PWD/target/private-pg.dir}"
 mkdir -p target
@@ -40,7 +44,21 @@ set +e
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
-# One closing line for the whole run, summed over every test binary.
+
+# The browser journeys: Debian's Chromium driven by playwright-core against the release binary.
+if [ -f web/e2e/package.json ]; then
+  [ -x /usr/bin/chromium ] || apt_install chromium
+  cargo build --release --locked -p cloudcx-auth
+  set +e
+  (cd web/e2e && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error; } \
+    && CLOUDCX_BIN="$PWD/../../target/release/cloudcx-auth" npm test) 2>&1 | tee -a "$log"
+  e2e=${PIPESTATUS[0]}
+  set -e
+  [ "$e2e" = 0 ] || status=1
+fi
+
+# One closing line for the whole run: every Rust test binary plus the browser suite.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     /^# pass / { p += $3 } /^# fail / { f += $3 }
      END { printf "total: %d passed, %d failed\n", p, f }' "$log"
 exit "$status"

@@ -1,0 +1,30 @@
+import { useEffect, useMemo, type ReactNode } from 'react';
+import { ReauthProvider } from '@/features/auth/components/ReauthProvider';
+import { getMe } from '@/features/auth/api/get-me';
+import { bootstrapSession } from '@/lib/auth';
+import { MeContext } from '@/lib/me';
+import { useSession } from '@/lib/session';
+import { useAsync } from '@/lib/use-async';
+
+/** Loads GET /me once per signed-in session (again after a sign-in as someone else). */
+function MeProvider({ children }: { children: ReactNode }) {
+  const session = useSession();
+  const signedIn = session.status === 'signed_in';
+  const me = useAsync(() => (signedIn ? getMe() : Promise.resolve(null)), [signedIn]);
+  const value = useMemo(
+    () => ({ me: signedIn ? me.data ?? null : null, loading: signedIn && me.loading, error: me.error, reload: me.reload }),
+    [signedIn, me.data, me.loading, me.error, me.reload],
+  );
+  return <MeContext.Provider value={value}>{children}</MeContext.Provider>;
+}
+
+export function AppProviders({ children }: { children: ReactNode }) {
+  useEffect(() => {
+    void bootstrapSession();
+  }, []);
+  return (
+    <MeProvider>
+      <ReauthProvider>{children}</ReauthProvider>
+    </MeProvider>
+  );
+}

@@ -1,0 +1,117 @@
+import { useState, type FormEvent } from 'react';
+import { Alert } from '@/components/Alert';
+import { Button } from '@/components/Button';
+import { CodeInput } from '@/components/CodeInput';
+import { Field } from '@/components/Field';
+import { hasCode, problemMessage } from '@/lib/problem';
+import { useAction } from '@/lib/use-async';
+import { useCooldown } from '@/lib/use-cooldown';
+import { resendMfa } from '../api/resend-mfa';
+import { verifyMfa } from '../api/verify-mfa';
+
+export const RESEND_COOLDOWN_SECONDS = 60;
+
+type Props = {
+  mfaToken: string;
+  method: string;
+  /** Called with the access token once the second factor is accepted. */
+  onSignedIn: (accessToken: string, expiresIn: number) => void;
+  /** The attempt is over (expired token): back to the password form with this message. */
+  onRestart: (message: string) => void;
+};
+
+/** "Enter the Authentication Code": authenticator or e-mailed code, or a backup code. */
+export function MfaStep({ mfaToken, method, onSignedIn, onRestart }: Props) {
+  const [code, setCode] = useState('');
+  const [backup, setBackup] = useState('');
+  const [useBackup, setUseBackup] = useState(false);
+  const [notice, setNotice] = useState<string | null>(null);
+  // The e-mailed code has just been sent: "Resend code" waits out its cool-down.
+  const cooldown = useCooldown(method === 'email' ? RESEND_COOLDOWN_SECONDS : 0);
+
+  const verify = useAction(async () => {
+    const body = useBackup ? { mfa_token: mfaToken, backup_code: backup.trim() } : { mfa_token: mfaToken, code };
+    try {
+      const res = await verifyMfa(body);
+      if (res.status === 'authenticated') onSignedIn(res.access_token, res.expires_in);
+    } catch (err) {
+      if (hasCode(err, 'invalid_mfa_token')) {
+        onRestart(problemMessage(err));
+        return;
+      }
+      throw err;
+    }
+  });
+
+  const resend = useAction(async () => {
+    setNotice(null);
+    try {
+      await resendMfa(mfaToken);
+      setNotice('A new code is on its way. The previous code no longer works.');
+      cooldown.start(RESEND_COOLDOWN_SECONDS);
+    } catch (err) {
+      if (hasCode(err, 'invalid_mfa_token')) {
+        onRestart(problemMessage(err));
+        return;
+      }
+      if (hasCode(err, 'too_many_attempts')) cooldown.start(RESEND_COOLDOWN_SECONDS);
+      throw err;
+    }
+  });
+
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    void verify.run();
+  }
+
+  const ready = useBackup ? backup.trim().length >= 10 : code.length === 6;
+  const error = verify.error ?? resend.error;
+
+  return (
+    <form onSubmit={submit} noValidate aria-labelledby="mfa-title">
+      <h1 id="mfa-title">Enter the Authentication Code</h1>
+      {useBackup ? (
+        <p>Enter one of your backup codes. Each code works only once.</p>
+      ) : method === 'email' ? (
+        <p>We sent a 6-digit code to your e-mail address. It is valid for a few minutes.</p>
+      ) : (
+        <p>Open your authenticator app and enter the 6-digit code it shows for CloudCX.</p>
+      )}
+      <Alert>{error ? problemMessage(error) : null}</Alert>
+      <Alert kind="info">{notice}</Alert>
+      {useBackup ? (
+        <Field
+          label="Backup code"
+          name="backup_code"
+          autoComplete="off"
+          spellCheck={false}
+          placeholder="xxxxx-xxxxx"
+          value={backup}
+          onChange={(e) => setBackup(e.target.value)}
+          autoFocus
+        />
+      ) : (
+        <CodeInput value={code} onChange={setCode} autoFocus />
+      )}
+      <Button type="submit" variant="primary" className="wide" busy={verify.pending} disabled={!ready}>
+        Verify
+      </Button>
+      <div className="row spread">
+        <Button
+          variant="link"
+          onClick={() => {
+            setUseBackup((v) => !v);
+            verify.setError(null);
+          }}
+        >
+          {useBackup ? 'Use the authentication code' : 'Use a backup code'}
+        </Button>
+        {method === 'email' && !useBackup && (
+          <Button variant="link" onClick={() => void resend.run()} busy={resend.pending} disabled={cooldown.left > 0}>
+            {cooldown.left > 0 ? `Resend code (${cooldown.left} s)` : 'Resend code'}
+          </Button>
+        )}
+      </div>
+    </form>
+  );
+}

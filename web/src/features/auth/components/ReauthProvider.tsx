@@ -1,0 +1,143 @@
+import { useCallback, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { Alert, Loading } from '@/components/Alert';
+import { Button } from '@/components/Button';
+import { CodeInput } from '@/components/CodeInput';
+import { Dialog } from '@/components/Dialog';
+import { Field } from '@/components/Field';
+import { hasCode, problemMessage } from '@/lib/problem';
+import { ReauthCancelled, ReauthContext } from '@/lib/reauth';
+import { useAction, useAsync } from '@/lib/use-async';
+import { useCooldown } from '@/lib/use-cooldown';
+import { get2faMethod } from '../api/get-2fa-method';
+import { reauth } from '../api/reauth';
+import { sendReauthEmailCode } from '../api/reauth-email-code';
+
+type Pending = { resolve: () => void; reject: (e: Error) => void };
+
+/** Provides `useSensitive()`: the dialog that asks for the password again on `reauth_required`. */
+export function ReauthProvider({ children }: { children: ReactNode }) {
+  const [open, setOpen] = useState(false);
+  const waiting = useRef<Pending[]>([]);
+
+  const ask = useCallback(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        waiting.current.push({ resolve, reject });
+        setOpen(true);
+      }),
+    [],
+  );
+
+  function finish(ok: boolean) {
+    const all = waiting.current;
+    waiting.current = [];
+    setOpen(false);
+    all.forEach((p) => (ok ? p.resolve() : p.reject(new ReauthCancelled())));
+  }
+
+  return (
+    <ReauthContext.Provider value={ask}>
+      {children}
+      {open && <ReauthDialog onDone={() => finish(true)} onCancel={() => finish(false)} />}
+    </ReauthContext.Provider>
+  );
+}
+
+function ReauthDialog({ onDone, onCancel }: { onDone: () => void; onCancel: () => void }) {
+  const method = useAsync(get2faMethod, []);
+  const [password, setPassword] = useState('');
+  const [code, setCode] = useState('');
+  const [backup, setBackup] = useState('');
+  const [useBackup, setUseBackup] = useState(false);
+  const [sent, setSent] = useState(false);
+  const cooldown = useCooldown();
+
+  const confirm = useAction(async () => {
+    const second = !method.data ? {} : useBackup ? { backup_code: backup.trim() } : { code };
+    await reauth({ password, ...second });
+    onDone();
+  });
+
+  const send = useAction(async () => {
+    await sendReauthEmailCode();
+    setSent(true);
+    cooldown.start(60);
+  });
+
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    void confirm.run();
+  }
+
+  const err = confirm.error ?? send.error;
+  const message = hasCode(err, 'invalid_credentials') ? 'The password is not correct.' : err ? problemMessage(err) : null;
+  const twoFactor = method.data;
+  const ready = password.length > 0 && (!twoFactor || (useBackup ? backup.trim().length >= 10 : code.length === 6));
+
+  return (
+    <Dialog
+      title="Confirm it's you"
+      onClose={onCancel}
+      dismissable={!confirm.pending}
+      size="small"
+      footer={
+        <>
+          <Button onClick={onCancel} disabled={confirm.pending}>
+            Cancel
+          </Button>
+          <Button type="submit" form="reauth-form" variant="primary" busy={confirm.pending} disabled={!ready}>
+            Confirm
+          </Button>
+        </>
+      }
+    >
+      <form id="reauth-form" onSubmit={submit} noValidate>
+        <p>For your security, please confirm your password{twoFactor ? ' and your authentication code' : ''} to continue.</p>
+        <Alert>{message}</Alert>
+        <Field
+          label="Password"
+          type="password"
+          name="password"
+          autoComplete="current-password"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          autoFocus
+        />
+        {method.loading && <Loading />}
+        {twoFactor && !useBackup && (
+          <>
+            {twoFactor === 'email' && (
+              <div className="row">
+                <Button onClick={() => void send.run()} busy={send.pending} disabled={cooldown.left > 0}>
+                  {cooldown.left > 0 ? `Send code (${cooldown.left} s)` : sent ? 'Send a new code' : 'Send code'}
+                </Button>
+                {sent && <span className="muted" role="status">Code sent to your e-mail.</span>}
+              </div>
+            )}
+            <CodeInput
+              value={code}
+              onChange={setCode}
+              label={twoFactor === 'email' ? 'Code from the e-mail' : 'Code from your authenticator app'}
+            />
+          </>
+        )}
+        {twoFactor && useBackup && (
+          <Field
+            label="Backup code"
+            name="backup_code"
+            autoComplete="off"
+            spellCheck={false}
+            placeholder="xxxxx-xxxxx"
+            value={backup}
+            onChange={(e) => setBackup(e.target.value)}
+          />
+        )}
+        {twoFactor && (
+          <Button variant="link" onClick={() => setUseBackup((v) => !v)}>
+            {useBackup ? 'Use the authentication code' : 'Use a backup code'}
+          </Button>
+        )}
+      </form>
+    </Dialog>
+  );
+}
