@@ -15,7 +15,7 @@ fn main() {
     let command = args.first().map(String::as_str).unwrap_or("serve");
     let result = match command {
         "openapi" => openapi::yaml().map(|y| print!("{y}")),
-        "serve" | "migrate" | "create-admin" => with_config(command, &args[1..]),
+        "serve" | "migrate" | "create-admin" => with_config(command, args.get(1..).unwrap_or_default()),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())

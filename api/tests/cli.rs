@@ -187,3 +187,31 @@ fn http_post(address: &str, path: &str, body: &str, bearer: Option<&str>) -> Str
     let _ = std::io::Read::read_to_string(&mut stream, &mut reply);
     reply
 }
+
+#[test]
+fn without_a_command_the_binary_serves() {
+    let dir = temp_dir();
+    let mut child = clean_env(&mut Command::new(BIN))
+        .current_dir(&dir)
+        .env("AUTH_LISTEN", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut seen = String::new();
+    let listening = loop {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).expect("read") == 0 {
+            break false;
+        }
+        seen.push_str(&line);
+        if line.contains("\"listening\"") {
+            break true;
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(listening, "{seen}");
+    let _ = std::fs::remove_dir_all(dir);
+}
