@@ -127,11 +127,23 @@ fn the_logs_never_contain_passwords_tokens_codes_or_secrets() {
     let setup = http_json(&address, "/api/v1/me/2fa/totp/setup", "{}", Some(&access));
     let secret_b32 = setup["secret"].as_str().expect("secret").to_string();
     let secret = cloudcx_auth::auth::totp::decode_secret(&secret_b32).expect("base32");
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs() as i64;
-    let step = cloudcx_auth::auth::totp::step_of(now);
-    let confirm_code = cloudcx_auth::auth::totp::code_at_step(&secret, step - 1);
-    let enabled =
-        http_json(&address, "/api/v1/me/2fa/totp/confirm", &format!(r#"{{"code":"{confirm_code}"}}"#), Some(&access));
+    // Confirm with the previous step's code and sign in with the current one (two distinct
+    // steps); once more if a step boundary fell in between.
+    let (mut step, mut confirm_code, mut enabled) = (0, String::new(), serde_json::Value::Null);
+    for _ in 0..2 {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs() as i64;
+        step = cloudcx_auth::auth::totp::step_of(now);
+        confirm_code = cloudcx_auth::auth::totp::code_at_step(&secret, step - 1);
+        enabled = http_json(
+            &address,
+            "/api/v1/me/2fa/totp/confirm",
+            &format!(r#"{{"code":"{confirm_code}"}}"#),
+            Some(&access),
+        );
+        if enabled["backup_codes"].is_array() {
+            break;
+        }
+    }
     let backup: Vec<String> =
         enabled["backup_codes"].as_array().expect("codes").iter().map(|c| c.as_str().unwrap().to_string()).collect();
     let challenge = http_json(&address, "/api/v1/auth/login", &body, None);

@@ -12,7 +12,8 @@ use std::sync::OnceLock;
 fn keys() -> &'static (KeySet, String) {
     static K: OnceLock<(KeySet, String)> = OnceLock::new();
     K.get_or_init(|| {
-        let keys = KeySet::new(&generate_rsa_pem().unwrap(), &[], "https://auth.test".into(), "cloudcx".into()).unwrap();
+        let keys =
+            KeySet::new(&generate_rsa_pem().unwrap(), &[], "https://auth.test".into(), "cloudcx".into()).unwrap();
         let claims = Claims {
             iss: "https://auth.test".into(),
             sub: "u".into(),
