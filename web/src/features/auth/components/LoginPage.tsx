@@ -66,13 +66,17 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
     navigate(next, { replace: true });
   }
 
-  const submit = useAction(async () => {
-    setMessage(null);
+  function rememberSite() {
     try {
       localStorage.setItem(SITE_KEY, site.trim());
     } catch {
       // Private mode: the site is simply not remembered.
     }
+  }
+
+  const submit = useAction(async () => {
+    setMessage(null);
+    rememberSite();
     const res = await login({
       tenant: site.trim(),
       email: email.trim(),
@@ -84,6 +88,8 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
   });
 
   const sso = useAction(async (p: ProviderSummary) => {
+    // Back from the provider ("connect this account?"), the form starts with the same site.
+    rememberSite();
     const url = await authorizeSso(p.id, 'login', location.search.get('next') ?? undefined);
     window.location.assign(url);
   });
