@@ -227,3 +227,64 @@ fn without_a_command_the_binary_serves() {
     assert!(listening, "{seen}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// SIGTERM under load: requests already in flight finish, new connections are refused, and the
+/// process exits within 10 seconds.
+#[test]
+fn sigterm_lets_in_flight_requests_finish_and_exits_within_ten_seconds() {
+    let dir = temp_dir();
+    let password = "Shutdown-Secret-Pass-3";
+    let mut child = clean_env(&mut Command::new(BIN))
+        .current_dir(&dir)
+        .env("AUTH_LISTEN", "127.0.0.1:0")
+        .env("AUTH_BOOTSTRAP_TENANT", "acme")
+        .env("AUTH_BOOTSTRAP_ADMIN_EMAIL", "boss@acme.example")
+        .env("AUTH_BOOTSTRAP_ADMIN_PASSWORD", password)
+        .env("AUTH_SIGNIN_PER_IP_PER_MIN", "100000")
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let address = loop {
+        let mut line = String::new();
+        assert!(stdout.read_line(&mut line).expect("read") > 0, "exited early");
+        if line.contains("\"listening\"") {
+            let v: serde_json::Value = serde_json::from_str(&line).expect("json");
+            break v["fields"]["address"].as_str().expect("address").to_string();
+        }
+    };
+    // Keep reading the log so the process never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout, &mut sink);
+    });
+    let body =
+        format!(r#"{{"tenant":"acme","email":"boss@acme.example","password":"{password}","token_delivery":"body"}}"#);
+    // Sixteen sign-ins: each costs an Argon2 hash, so together they keep the server busy.
+    let workers: Vec<_> = (0..16)
+        .map(|_| {
+            let (address, body) = (address.clone(), body.clone());
+            std::thread::spawn(move || http_post(&address, "/api/v1/auth/login", &body, None))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(30));
+    let started = std::time::Instant::now();
+    let term = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(term.success());
+    for w in workers {
+        let reply = w.join().expect("worker");
+        assert!(reply.starts_with("HTTP/1.1 200"), "an in-flight request did not finish: {reply:?}");
+    }
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "still running 10 s after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success() || status.code().is_some(), "{status:?}");
+    assert!(std::net::TcpStream::connect(&address).is_err(), "no new connections after shutdown");
+    let _ = std::fs::remove_dir_all(dir);
+}
