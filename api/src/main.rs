@@ -32,16 +32,12 @@ fn with_config(command: &str, args: &[String]) -> anyhow::Result<()> {
     telemetry::init();
     let mut config = Config::from_env().map_err(|e| anyhow::anyhow!("{e}"))?;
     match command {
-        "serve" => {
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            // actix's server runs inside a LocalSet-based System.
-            actix_web::rt::System::new().block_on(async move {
-                let _guard = runtime.enter();
-                let app = Application::build(config, Arc::new(SystemClock)).await?;
-                app.run_until_stopped().await?;
-                Ok(())
-            })
-        }
+        "serve" => actix_web::rt::System::new().block_on(async move {
+            let app = Application::build(config, Arc::new(SystemClock)).await?;
+            // Returns after a graceful stop: SIGTERM/SIGINT let in-flight requests finish (10 s at most).
+            app.run_until_stopped().await?;
+            Ok(())
+        }),
         "migrate" => {
             config.resolve_generated_secrets()?;
             let database = db::Db::new(config.database.clone());

@@ -592,3 +592,43 @@ export async function providerLogin(page, login) {
   await page.locator('input[name="password"]').fill('any-password');
   await page.locator('button[type="submit"]').click();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Account lifecycle helpers (password reset links, assertions on refused tokens).
+
+/** `text` as a literal inside a RegExp. */
+export const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * The reset link (`{AUTH_PUBLIC_URL}/reset-password?token=…`) of the newest "Reset your CloudCX
+ * password" mail to `address` among those after the first `after` (from `mail.count()`).
+ * Waits up to 15 s.
+ */
+export async function resetLinkFor(mail, address, { after = 0, timeoutMs = 15_000 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const mine = mail.to(address).slice(after);
+    for (let i = mine.length - 1; i >= 0; i--) {
+      const m = mine[i].body.match(/https?:\/\/\S+\/reset-password\?token=[A-Za-z0-9_\-%.~]+/);
+      if (m) return m[0];
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`no reset link for ${address} in ${timeoutMs} ms; got: ${JSON.stringify(mail.to(address).map((x) => x.subject))}`);
+    }
+    await sleep(100);
+  }
+}
+
+/** Asserts that `promise` (an API call) fails with this status and, when given, problem code. */
+export async function rejectsWith(promise, status, code) {
+  try {
+    await promise;
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    if (e.status !== status || (code && e.body?.code !== code)) {
+      throw new Error(`expected ${status}${code ? ` ${code}` : ''}, got ${e.message}`);
+    }
+    return e;
+  }
+  throw new Error(`expected ${status}${code ? ` ${code}` : ''}, got a success`);
+}
