@@ -255,22 +255,55 @@ fn sigterm_lets_in_flight_requests_finish_and_exits_within_ten_seconds() {
             break v["fields"]["address"].as_str().expect("address").to_string();
         }
     };
-    // Keep reading the log so the process never blocks on a full pipe.
+    // Keep reading the log so the process never blocks on a full pipe; say when a sign-in is done.
+    let (first_done, first_done_rx) = std::sync::mpsc::channel::<()>();
     let log = std::thread::spawn(move || {
         let mut sink = String::new();
-        let _ = std::io::Read::read_to_string(&mut stdout, &mut sink);
+        let mut line = String::new();
+        while stdout.read_line(&mut line).unwrap_or(0) > 0 {
+            if line.contains("/api/v1/auth/login") {
+                let _ = first_done.send(());
+            }
+            sink.push_str(&line);
+            line.clear();
+        }
         sink
     });
+    // Serving, not only bound: the workers answer.
+    let ready = (0..100).any(|_| {
+        let r = http_get(&address, "/readyz");
+        r.starts_with("HTTP/1.1 200") || {
+            std::thread::sleep(Duration::from_millis(50));
+            false
+        }
+    });
+    assert!(ready, "never ready");
     let body =
         format!(r#"{{"tenant":"acme","email":"boss@acme.example","password":"{password}","token_delivery":"body"}}"#);
-    // Sixteen sign-ins: each costs an Argon2 hash, so together they keep the server busy.
+    // Sixteen sign-ins: each costs an Argon2 hash, so together they keep the server busy. Each is
+    // sent before the signal; the replies are read after it.
+    let sent = std::sync::Arc::new(std::sync::Barrier::new(17));
     let workers: Vec<_> = (0..16)
         .map(|_| {
-            let (address, body) = (address.clone(), body.clone());
-            std::thread::spawn(move || http_post(&address, "/api/v1/auth/login", &body, None))
+            let (address, body, sent) = (address.clone(), body.clone(), sent.clone());
+            std::thread::spawn(move || {
+                let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+                stream.set_read_timeout(Some(Duration::from_secs(15))).expect("timeout");
+                let request = format!(
+                    "POST /api/v1/auth/login HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                stream.write_all(request.as_bytes()).expect("write");
+                sent.wait();
+                let mut reply = String::new();
+                let _ = std::io::Read::read_to_string(&mut stream, &mut reply);
+                reply
+            })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(30));
+    sent.wait();
+    // The batch is being served once the first sign-in has finished; the others are in flight.
+    first_done_rx.recv_timeout(Duration::from_secs(10)).expect("a sign-in finishes");
     let started = std::time::Instant::now();
     let term = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
     assert!(term.success());
