@@ -139,6 +139,28 @@ pub async fn status(state: web::Data<AppState>, user: AuthUser) -> Result<HttpRe
     }))
 }
 
+/// Replaces any pending setup of the user with `setup`, audited in the same transaction.
+async fn store_setup(
+    req: &HttpRequest,
+    state: &AppState,
+    user: AuthUser,
+    setup: Setup,
+    now: i64,
+) -> Result<(), ApiError> {
+    let origin = extract::origin(req, state);
+    state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| {
+                mfa::put_setup(conn, &setup)?;
+                let details = serde_json::json!({ "method": setup.method });
+                audit::record(conn, &origin, now, event(&user, "mfa_setup_started", details))?;
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await
+}
+
 async fn ensure_not_enabled(state: &AppState, user_id: &str) -> Result<(), ApiError> {
     let uid = user_id.to_string();
     match state.db.run(move |conn| mfa::find(conn, &uid).map_err(ApiError::from)).await? {
@@ -176,22 +198,7 @@ pub async fn email_setup(
         expires_at: now + EMAIL_CODE_SECS,
         created_at: now,
     };
-    let origin = extract::origin(&req, &state);
-    state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| {
-                mfa::put_setup(conn, &setup)?;
-                audit::record(
-                    conn,
-                    &origin,
-                    now,
-                    event(&user, "mfa_setup_started", serde_json::json!({"method": "email"})),
-                )?;
-                Ok::<_, ApiError>(())
-            })
-        })
-        .await?;
+    store_setup(&req, &state, user, setup, now).await?;
     Ok(HttpResponse::Accepted().json(EmailSetupStarted { expires_in: EMAIL_CODE_SECS }))
 }
 
@@ -225,22 +232,7 @@ pub async fn totp_setup(
         expires_at: now + TOTP_SETUP_SECS,
         created_at: now,
     };
-    let origin = extract::origin(&req, &state);
-    state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| {
-                mfa::put_setup(conn, &setup)?;
-                audit::record(
-                    conn,
-                    &origin,
-                    now,
-                    event(&user, "mfa_setup_started", serde_json::json!({"method": "totp"})),
-                )?;
-                Ok::<_, ApiError>(())
-            })
-        })
-        .await?;
+    store_setup(&req, &state, user, setup, now).await?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(TotpSetupStarted {
         secret: encoded,
         otpauth_uri: uri,
