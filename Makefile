@@ -3,7 +3,7 @@ CARGO ?= cargo
 DEMO_TENANT ?= demo
 DEMO_ADMIN ?= admin@demo.example
 
-.PHONY: run test openapi web lint fmt build clean-data
+.PHONY: run test openapi web lint fmt build clean-data bench soak
 
 ## Build the web app and start the service on the embedded SQLite database (data/), with a
 ## demo site and admin whose generated password is printed once, at the first start.
@@ -38,3 +38,13 @@ fmt:
 ## Forget the embedded database and the generated keys (the next `make run` starts afresh).
 clean-data:
 	rm -rf data
+
+## Performance: the release binary on PostgreSQL (loopback) under wrk, each scenario beside its
+## ceiling; results in target/bench/results.md (copy them into docs/PERFORMANCE.md). Never part of `make test`.
+## BENCH_SECONDS (per scenario, default 30), BENCH_CONNECTIONS (16), BENCH_ONLY, BENCH_PERF=1: see bench/bench.py.
+bench:
+	python3 bench/bench.py bench
+
+## 10 minutes of mixed load (SOAK_SECONDS to change it): no 5xx, resident size grows < 10 %.
+soak:
+	python3 bench/bench.py soak
