@@ -1,18 +1,67 @@
 //! Argon2id hashing on its own bounded pool, so hashing can never starve database calls.
+//!
+//! The 19 MiB of working memory a hash needs is managed here rather than by the argon2 crate:
+//! its `vec!` per hash lands in glibc's per-thread arenas once the first free has raised the
+//! dynamic mmap threshold, and every blocking thread that ever hashed kept its 19-38 MiB — the
+//! resident size reached 580 MB after 45 sign-ins (docs/PERFORMANCE.md). Here a buffer is reused
+//! while hashes queue, and handed back to the operating system once hashing has been idle.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
 use crate::domain::Secret;
 
 /// OWASP's Argon2id floor: m = 19 MiB, t = 2, p = 1.
-fn argon2() -> Argon2<'static> {
+fn params() -> Params {
     #[expect(clippy::unwrap_used, reason = "constant, valid parameters")]
-    let params = Params::new(19_456, 2, 1, None).unwrap();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    Params::new(19_456, 2, 1, None).unwrap()
+}
+
+fn argon2() -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params())
+}
+
+/// Capacity of a working-memory buffer, in 1 KiB blocks: above glibc's largest dynamic mmap
+/// threshold (32 MiB on 64-bit), so a buffer is always a mapping of its own that `free` unmaps.
+/// Only the blocks a hash uses are ever touched, so only those are resident.
+const MAPPED_BLOCKS: usize = 33 * 1024;
+
+/// How long hashing must have been idle before the spare buffers are given back.
+const RELEASE_AFTER: Duration = Duration::from_secs(2);
+
+/// Working memory for `blocks` Argon2 blocks.
+fn working_memory(blocks: usize) -> Vec<Block> {
+    let mut memory = Vec::with_capacity(blocks.max(MAPPED_BLOCKS));
+    memory.resize(blocks, Block::default());
+    memory
+}
+
+/// Verifies `password` against a PHC string with the given working memory (any parameters:
+/// a buffer too small for them is replaced by one that fits). Constant-time comparison.
+fn verify_with(memory: &mut Vec<Block>, password: &[u8], phc: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else { return false };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else { return false };
+    let (Ok(algorithm), Ok(params)) = (Algorithm::try_from(parsed.algorithm), Params::try_from(&parsed)) else {
+        return false;
+    };
+    let Ok(version) = parsed.version.map(Version::try_from).transpose() else { return false };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else { return false };
+    if memory.len() < params.block_count() {
+        *memory = working_memory(params.block_count());
+    }
+    let mut out = vec![0u8; expected.len()];
+    let hasher = Argon2::new(algorithm, version.unwrap_or_default(), params);
+    if hasher.hash_password_into_with_memory(password, salt, &mut out, memory.as_mut_slice()).is_err() {
+        return false;
+    }
+    bool::from(expected.as_bytes().ct_eq(&out))
 }
 
 /// Runs Argon2id with at most one hash per core at a time; waiting callers queue asynchronously
@@ -20,7 +69,29 @@ fn argon2() -> Argon2<'static> {
 #[derive(Clone)]
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,
+    /// Callers waiting for a permit: while any wait, a finished hash keeps its buffer for them.
+    waiting: Arc<AtomicUsize>,
+    /// Buffers between two hashes; emptied once hashing has been idle for `RELEASE_AFTER`.
+    spare: Arc<Mutex<Vec<Vec<Block>>>>,
+    /// Counts hashes started, so a delayed release knows whether hashing went on meanwhile.
+    started: Arc<AtomicU64>,
     dummy_hash: Arc<String>,
+}
+
+/// Counts a caller as waiting for a permit, also when its request is cancelled meanwhile.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Self(counter)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl PasswordHasher {
@@ -28,6 +99,9 @@ impl PasswordHasher {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         Self {
             permits: Arc::new(Semaphore::new(cores)),
+            waiting: Arc::new(AtomicUsize::new(0)),
+            spare: Arc::new(Mutex::new(Vec::new())),
+            started: Arc::new(AtomicU64::new(0)),
             // Verified against when the account does not exist, so that an unknown user costs
             // the same time as a wrong password.
             dummy_hash: Arc::new(hash_now("not a real password; only spends time").unwrap_or_default()),
@@ -35,7 +109,7 @@ impl PasswordHasher {
     }
 
     pub async fn hash(&self, password: Secret<String>) -> anyhow::Result<String> {
-        self.on_pool(move || hash_now(password.expose())).await?
+        self.on_pool(move |memory| hash_with(memory, password.expose())).await?
     }
 
     /// Verifies `password` against `hash`, or against the dummy hash when there is none.
@@ -43,19 +117,43 @@ impl PasswordHasher {
     pub async fn verify(&self, password: Secret<String>, hash: Option<String>) -> anyhow::Result<bool> {
         let real = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.dummy_hash.as_ref().clone());
-        let ok = self
-            .on_pool(move || {
-                PasswordHash::new(&hash)
-                    .map(|parsed| argon2().verify_password(password.expose().as_bytes(), &parsed).is_ok())
-                    .unwrap_or(false)
-            })
-            .await?;
+        let ok = self.on_pool(move |memory| verify_with(memory, password.expose().as_bytes(), &hash)).await?;
         Ok(ok && real)
     }
 
-    async fn on_pool<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
-        let _permit = self.permits.acquire().await?;
-        Ok(tokio::task::spawn_blocking(f).await?)
+    async fn on_pool<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let permit = {
+            let _waiting = Waiting::new(&self.waiting);
+            self.permits.acquire().await?
+        };
+        let generation = self.started.fetch_add(1, Ordering::SeqCst) + 1;
+        let spare = self.spare.lock().ok().and_then(|mut s| s.pop());
+        let mut memory = spare.unwrap_or_else(|| working_memory(params().block_count()));
+        let (value, memory) = tokio::task::spawn_blocking(move || {
+            let value = f(&mut memory);
+            (value, memory)
+        })
+        .await?;
+        drop(permit);
+        if let Ok(mut spare) = self.spare.lock() {
+            spare.push(memory);
+        }
+        if self.waiting.load(Ordering::SeqCst) == 0 {
+            // Nobody queues: give the buffers back unless another hash starts soon.
+            let (spare, started) = (self.spare.clone(), self.started.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(RELEASE_AFTER).await;
+                if started.load(Ordering::SeqCst) == generation {
+                    if let Ok(mut spare) = spare.lock() {
+                        spare.clear();
+                    }
+                }
+            });
+        }
+        Ok(value)
     }
 }
 
@@ -65,12 +163,34 @@ impl Default for PasswordHasher {
     }
 }
 
-/// Hashes synchronously (CLI and start-up).
-pub fn hash_now(password: &str) -> anyhow::Result<String> {
+fn hash_with(memory: &mut Vec<Block>, password: &str) -> anyhow::Result<String> {
     let mut salt = [0u8; 16];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut salt);
     let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
-    Ok(argon2().hash_password(password.as_bytes(), &salt).map_err(|e| anyhow::anyhow!("argon2: {e}"))?.to_string())
+    let argon = argon2();
+    let mut salt_buf = [0u8; 64];
+    let salt_bytes = salt.as_salt().decode_b64(&mut salt_buf).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    if memory.len() < params().block_count() {
+        *memory = working_memory(params().block_count());
+    }
+    argon
+        .hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut out, memory.as_mut_slice())
+        .map_err(|e| anyhow::anyhow!("argon2: {e}"))?;
+    let output = argon2::password_hash::Output::new(&out).map_err(|e| anyhow::anyhow!("argon2: {e}"))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: argon2::password_hash::ParamsString::try_from(&params()).map_err(|e| anyhow::anyhow!("{e}"))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    };
+    Ok(phc.to_string())
+}
+
+/// Hashes synchronously (CLI and start-up); the working memory goes back to the system after.
+pub fn hash_now(password: &str) -> anyhow::Result<String> {
+    hash_with(&mut working_memory(params().block_count()), password)
 }
 
 #[cfg(test)]
@@ -81,6 +201,35 @@ mod tests {
     fn hashes_are_argon2id_with_the_owasp_parameters() {
         let h = hash_now("correct horse battery").expect("hash");
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+    }
+
+    #[test]
+    fn hashes_agree_with_the_argon2_crate_both_ways() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let ours = hash_now("correct horse battery").expect("hash");
+        let parsed = PasswordHash::new(&ours).expect("phc");
+        assert!(argon2().verify_password(b"correct horse battery", &parsed).is_ok());
+        assert!(argon2().verify_password(b"correct horse batterx", &parsed).is_err());
+        let salt = SaltString::encode_b64(b"sixteen bytes!!!").expect("salt");
+        let theirs = argon2().hash_password(b"correct horse battery", &salt).expect("hash").to_string();
+        let mut memory = working_memory(8);
+        assert!(verify_with(&mut memory, b"correct horse battery", &theirs), "a small buffer is replaced");
+        assert!(verify_with(&mut memory, b"correct horse battery", &theirs), "and then reused");
+        assert!(!verify_with(&mut memory, b"correct horse batterx", &theirs));
+        assert!(!verify_with(&mut memory, b"correct horse battery", "not a hash"));
+        // Other parameters (an older hash) still verify.
+        let light = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(1024, 1, 1, None).expect("p"));
+        let old = light.hash_password(b"pw", &salt).expect("hash").to_string();
+        assert!(verify_with(&mut memory, b"pw", &old));
+    }
+
+    #[tokio::test]
+    async fn spare_memory_is_released_after_an_idle_moment() {
+        let hasher = PasswordHasher::new();
+        hasher.verify(Secret::new("x".into()), None).await.expect("v");
+        assert_eq!(hasher.spare.lock().expect("lock").len(), 1, "kept for a following hash");
+        tokio::time::sleep(RELEASE_AFTER + Duration::from_millis(300)).await;
+        assert!(hasher.spare.lock().expect("lock").is_empty(), "given back once idle");
     }
 
     #[tokio::test]
