@@ -90,8 +90,9 @@ pub fn queue_text(
 /// seconds for retries.
 pub fn spawn_sender(db: Db, key: DataKey, mailer: Mailer, clock: Arc<dyn crate::clock::Clock>, wake: Arc<Notify>) {
     tokio::spawn(async move {
+        let mut unconfirmed = Vec::new();
         loop {
-            if let Err(e) = send_due(&db, &key, &mailer, clock.as_ref()).await {
+            if let Err(e) = send_due(&db, &key, &mailer, clock.as_ref(), &mut unconfirmed).await {
                 tracing::warn!(error = %e, "outbox: could not read the queue");
             }
             let _ = tokio::time::timeout(Duration::from_secs(2), wake.notified()).await;
@@ -99,8 +100,20 @@ pub fn spawn_sender(db: Db, key: DataKey, mailer: Mailer, clock: Arc<dyn crate::
     });
 }
 
-/// One pass over the due notices.
-pub async fn send_due(db: &Db, key: &DataKey, mailer: &Mailer, clock: &dyn crate::clock::Clock) -> Result<(), DbError> {
+/// One pass over the due notices. `unconfirmed` holds notices the mail server took but whose
+/// delivery could not be recorded (the database went away meanwhile): they are recorded first,
+/// so a short outage does not make them go out twice when their lease lapses.
+pub async fn send_due(
+    db: &Db,
+    key: &DataKey,
+    mailer: &Mailer,
+    clock: &dyn crate::clock::Clock,
+    unconfirmed: &mut Vec<(String, i64)>,
+) -> Result<(), DbError> {
+    while let Some((id, at)) = unconfirmed.last().cloned() {
+        db.run(move |conn| outbox::mark_sent(conn, &id, at).map_err(DbError::from)).await?;
+        unconfirmed.pop();
+    }
     let now = clock.unix();
     let due = db.run(move |conn| outbox::due(conn, now, 20).map_err(DbError::from)).await?;
     for row in due {
@@ -122,7 +135,10 @@ pub async fn send_due(db: &Db, key: &DataKey, mailer: &Mailer, clock: &dyn crate
         match result {
             Ok(()) => {
                 let id = row.id.clone();
-                db.run(move |conn| outbox::mark_sent(conn, &id, now).map_err(DbError::from)).await?;
+                if let Err(e) = db.run(move |conn| outbox::mark_sent(conn, &id, now).map_err(DbError::from)).await {
+                    unconfirmed.push((row.id.clone(), now));
+                    return Err(e);
+                }
             }
             Err(e) => {
                 tracing::warn!(id = %row.id, attempts = row.attempts + 1, "outbox: delivery failed, will retry");

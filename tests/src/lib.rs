@@ -3,6 +3,7 @@
 
 pub mod hostile_idp;
 pub mod oidc;
+pub mod pg_cluster;
 pub mod smtp;
 
 use std::path::PathBuf;
@@ -69,43 +70,54 @@ fn with_database(base: &str, name: &str) -> String {
 pub struct TestDb {
     pub target: DbTarget,
     pg_name: Option<String>,
+    /// The server that holds `pg_name`.
+    pg_base: String,
     dir: Option<PathBuf>,
 }
 
 impl TestDb {
     pub fn new(backend: Backend) -> Self {
-        let id = uuid::Uuid::new_v4().simple().to_string();
         match backend {
             Backend::Sqlite => {
+                let id = uuid::Uuid::new_v4().simple().to_string();
                 let dir = std::env::temp_dir().join(format!("cloudcx-test-{id}"));
                 std::fs::create_dir_all(&dir).expect("temp dir");
                 let path = dir.join("auth.db");
-                Self { target: DbTarget::Sqlite(path.display().to_string()), pg_name: None, dir: Some(dir) }
+                Self {
+                    target: DbTarget::Sqlite(path.display().to_string()),
+                    pg_name: None,
+                    pg_base: String::new(),
+                    dir: Some(dir),
+                }
             }
-            Backend::Postgres => {
-                let base = postgres_base_url();
-                let name = format!("cxtest_{id}");
-                let mut admin = diesel::PgConnection::establish(&base).unwrap_or_else(|e| {
-                    panic!(
-                        "PostgreSQL is required for the tests and is not reachable at {base}: {e}. \
-                         Run `make test` (it starts one) or set TEST_DATABASE_URL."
-                    )
-                });
-                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create database");
-                Self { target: DbTarget::Postgres(with_database(&base, &name)), pg_name: Some(name), dir: None }
-            }
+            Backend::Postgres => Self::new_on(&postgres_base_url()),
         }
+    }
+
+    /// A fresh database on the PostgreSQL server at `base` (a private cluster of a fault test).
+    pub fn new_on(base: &str) -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let base = base.to_string();
+        let name = format!("cxtest_{id}");
+        let mut admin = diesel::PgConnection::establish(&base).unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is required for the tests and is not reachable at {base}: {e}. \
+                 Run `make test` (it starts one) or set TEST_DATABASE_URL."
+            )
+        });
+        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create database");
+        Self { target: DbTarget::Postgres(with_database(&base, &name)), pg_name: Some(name), pg_base: base, dir: None }
     }
 
     /// A handle on a database another guard owns (several instances on one database).
     pub fn borrowed(target: DbTarget) -> Self {
-        Self { target, pg_name: None, dir: None }
+        Self { target, pg_name: None, pg_base: String::new(), dir: None }
     }
 
     /// Drops the PostgreSQL database now (the outage test), leaving the guard with nothing to do.
     pub fn drop_now(&mut self) {
         if let Some(name) = self.pg_name.take() {
-            if let Ok(mut admin) = diesel::PgConnection::establish(&postgres_base_url()) {
+            if let Ok(mut admin) = diesel::PgConnection::establish(&self.pg_base) {
                 let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
             }
         }
@@ -190,7 +202,8 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
     spawn_on(TestDb::new(backend), backend, tweak).await
 }
 
-async fn spawn_on(db: TestDb, backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+/// The app on a database the caller made (e.g. [`TestDb::new_on`] a private cluster).
+pub async fn spawn_on(db: TestDb, backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let smtp = smtp::SmtpSink::start().await;
     let mut config = test_config(db.target.clone());
     config.smtp_url = Some(smtp.url());

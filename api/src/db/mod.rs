@@ -13,6 +13,8 @@ pub mod tenants;
 pub mod throttle;
 pub mod users;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -64,13 +66,20 @@ impl DbTarget {
 #[derive(Debug, Clone)]
 pub struct Manager {
     target: DbTarget,
+    /// Set when the last attempt to open a connection failed, cleared by the next success: while
+    /// it is set, requests wait [`CHECKOUT_TIMEOUT_WHILE_DOWN`] for a connection instead of the
+    /// full [`CHECKOUT_TIMEOUT`], so an outage answers 503 at once instead of holding requests.
+    down: Arc<AtomicBool>,
 }
 
-impl ManageConnection for Manager {
-    type Connection = AnyConnection;
-    type Error = r2d2::Error;
+/// How long a request waits for a pooled connection (all of them busy) in normal times.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long it waits while the database is known to be unreachable. The pool keeps retrying in
+/// the background (at least every `CHECKOUT_TIMEOUT / 2`), so service resumes by itself.
+const CHECKOUT_TIMEOUT_WHILE_DOWN: Duration = Duration::from_millis(250);
 
-    fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
+impl Manager {
+    fn open(&self) -> Result<AnyConnection, r2d2::Error> {
         match &self.target {
             DbTarget::Postgres(url) => diesel::PgConnection::establish(url)
                 .map(AnyConnection::Postgresql)
@@ -87,6 +96,17 @@ impl ManageConnection for Manager {
                 Ok(AnyConnection::Sqlite(conn))
             }
         }
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
+        let opened = self.open();
+        self.down.store(opened.is_err(), Ordering::Relaxed);
+        opened
     }
 
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
@@ -117,6 +137,7 @@ pub enum DbError {
 pub struct Db {
     pool: Pool,
     target: DbTarget,
+    down: Arc<AtomicBool>,
 }
 
 impl Db {
@@ -126,13 +147,14 @@ impl Db {
             DbTarget::Postgres(_) => 16,
             DbTarget::Sqlite(_) => 8,
         };
+        let down = Arc::new(AtomicBool::new(false));
         let pool = r2d2::Pool::builder()
             .max_size(size)
             .min_idle(Some(0))
-            .connection_timeout(Duration::from_secs(3))
+            .connection_timeout(CHECKOUT_TIMEOUT)
             .test_on_check_out(true)
-            .build_unchecked(Manager { target: target.clone() });
-        Self { pool, target }
+            .build_unchecked(Manager { target: target.clone(), down: down.clone() });
+        Self { pool, target, down }
     }
 
     pub fn target(&self) -> &DbTarget {
@@ -147,12 +169,22 @@ impl Db {
         E: From<DbError> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let wait = self.checkout_timeout();
         actix_web::web::block(move || {
-            let mut conn = pool.get().map_err(|e| E::from(DbError::Unavailable(e.to_string())))?;
+            let mut conn = pool.get_timeout(wait).map_err(|e| E::from(DbError::Unavailable(e.to_string())))?;
             f(&mut conn)
         })
         .await
         .map_err(|e| E::from(DbError::Unavailable(format!("blocking pool: {e}"))))?
+    }
+
+    /// How long a request may wait for a connection: short while the database is unreachable.
+    fn checkout_timeout(&self) -> Duration {
+        if self.down.load(Ordering::Relaxed) {
+            CHECKOUT_TIMEOUT_WHILE_DOWN
+        } else {
+            CHECKOUT_TIMEOUT
+        }
     }
 
     /// A connection outside the async world (CLI and start-up).
