@@ -1,11 +1,13 @@
-//! Hostile input to the parsers of codes, backup codes, e-mails, JWTs and settings: never a
+//! Hostile input to the parsers of codes, backup codes, e-mails, JWTs, SSO values and settings: never a
 //! panic, never an acceptance of a malformed value.
 #![allow(clippy::unwrap_used)]
 
 use cloudcx_auth::auth::jwt::{generate_rsa_pem, Claims, KeySet};
+use cloudcx_auth::auth::tokens::{looks_like_token, random_token};
 use cloudcx_auth::auth::{secrets, totp};
 use cloudcx_auth::db::DbTarget;
 use cloudcx_auth::domain::{Email, NewPassword, TenantSlug};
+use cloudcx_auth::routes::sso::{valid_return_to, SSO_TOKEN_BYTES};
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
@@ -110,5 +112,47 @@ proptest! {
         if let Ok(c) = keys.verify(&changed, 1_500_000_000) {
             prop_assert_eq!(c, keys.verify(token, 1_500_000_000).unwrap());
         }
+    }
+
+    #[test]
+    fn sso_state_result_and_link_token_of_any_other_shape_are_refused(input in "\\PC{0,40}|[A-Za-z0-9_-]{20,24}") {
+        let expected = input.len() == 22 && input.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        prop_assert_eq!(looks_like_token(&input, SSO_TOKEN_BYTES), expected);
+    }
+
+    #[test]
+    fn issued_sso_values_always_have_the_accepted_shape(_seed in 0u8..255) {
+        prop_assert!(looks_like_token(&random_token(SSO_TOKEN_BYTES), SSO_TOKEN_BYTES));
+    }
+
+    #[test]
+    fn sso_return_to_only_accepts_a_path_on_our_own_origin(input in "\\PC{0,40}|/[/\\\\a-z:.@%]{0,20}") {
+        if valid_return_to(&input) {
+            prop_assert!(input.starts_with('/') && !input.starts_with("//"));
+            prop_assert!(!input.contains('\\'));
+            prop_assert!(!input.chars().any(|c| c.is_control() || c.is_whitespace()));
+        }
+    }
+
+    #[test]
+    fn a_token_with_any_other_header_is_refused(
+        alg in "none|HS256|RS256|RS512|ES256|PS256|[A-Za-z0-9]{0,8}",
+        kid in proptest::option::of("[A-Za-z0-9_-]{0,50}"),
+        typ in proptest::option::of("JWT|at\\+jwt|[a-z+]{0,8}"),
+        extra in proptest::option::of(("[a-z]{1,5}", "\\PC{0,10}")),
+    ) {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let (keys, token) = keys();
+        let mut parts = token.split('.');
+        let original: serde_json::Value = serde_json::from_slice(&b64.decode(parts.next().unwrap()).unwrap()).unwrap();
+        let (payload, signature) = (parts.next().unwrap(), parts.next().unwrap());
+        let mut header = serde_json::json!({"alg": alg});
+        if let Some(kid) = kid { header["kid"] = kid.into(); }
+        if let Some(typ) = typ { header["typ"] = typ.into(); }
+        if let Some((k, v)) = extra { header[k] = v.into(); }
+        prop_assume!(header != original);
+        let forged = format!("{}.{payload}.{signature}", b64.encode(header.to_string()));
+        prop_assert!(keys.verify(&forged, 1_500_000_000).is_err(), "accepted header {}", header);
     }
 }

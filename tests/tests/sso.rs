@@ -19,6 +19,7 @@ both_databases!(
     an_external_account_linked_to_another_user_is_refused,
     a_callback_in_another_browser_fails,
     replayed_or_missing_state_is_refused,
+    malformed_state_result_and_link_token_values_are_refused,
     attempts_expire_after_ten_minutes_and_results_after_two,
     return_to_is_only_a_path_on_our_origin,
     hostile_id_tokens_are_refused,
@@ -512,6 +513,48 @@ async fn replayed_or_missing_state_is_refused(b: Backend) {
     r.assert_problem(400, "sso_failed");
     let r = complete(&app, &client, "made-up", None).await;
     assert_eq!(r.body["reason"], "state_invalid");
+}
+
+async fn malformed_state_result_and_link_token_values_are_refused(b: Backend) {
+    let app = sso_app(b).await;
+    let admin = app.admin_token().await;
+    let (_idp, pid) = hostile(&app, &admin, false).await;
+    let (_, email, password) = app.create_agent(&admin, "shapes").await;
+    let client = browser();
+    authorize(&app, &client, &pid, json!({"intent": "login"}), None).await;
+    let long = "A".repeat(5000);
+    let hostile_values =
+        ["", "x", "%00", "AAAAAAAAAAAAAAAAAAAAA=", "AAAAAAAAAAAAAAAAAAAAAAA", "../../etc/passwd", &long];
+    for value in hostile_values {
+        // The callback still lands on the SPA with a result that says the attempt failed.
+        let url = format!("{}?code=abc&state={}", callback_of(&app), urlencode(value));
+        let result = callback(&app, &client, &url).await;
+        let r = complete(&app, &client, &result, None).await;
+        r.assert_problem(400, "sso_failed");
+        assert_eq!(r.body["reason"], "state_invalid", "state {value:?}");
+        // A made-up result.
+        let r = complete(&app, &client, value, None).await;
+        r.assert_problem(400, "sso_failed");
+        assert_eq!(r.body["reason"], "state_invalid", "result {value:?}");
+        // A made-up link token never lets a password sign-in through to a connection.
+        let r = Reply::from(
+            client
+                .post(app.url("/api/v1/auth/login"))
+                .json(&json!({"tenant": TENANT, "email": email, "password": password, "link_token": value, "token_delivery": "body"}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert!(r.status == 400 || r.status == 422, "link_token {value:?}: {} {}", r.status, r.text);
+        assert!(r.body["access_token"].is_null(), "no tokens for a made-up link token");
+    }
+    let r = app.get_auth("/api/v1/me/sso", &app.sign_in(&email, &password).await.0).await;
+    assert_eq!(r.body["connections"].as_array().map(Vec::len), Some(0), "nothing was connected");
+}
+
+fn urlencode(value: &str) -> String {
+    value.bytes().map(|b| format!("%{b:02X}")).collect()
 }
 
 async fn attempts_expire_after_ten_minutes_and_results_after_two(b: Backend) {

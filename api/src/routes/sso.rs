@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::oidc::{self, Expectation, Identity, OidcError};
 use crate::auth::secrets::ct_eq;
 use crate::auth::session::{self, Authentication};
-use crate::auth::tokens::{random_token, token_hash};
+use crate::auth::tokens::{looks_like_token, random_token, token_hash};
 use crate::clock::rfc3339;
 use crate::db::audit::{self, NewEvent, Origin};
 use crate::db::sso::{self, Attempt, Connection, LinkToken, Provider, SsoResult};
@@ -100,8 +100,11 @@ pub struct AuthorizeResponse {
     pub authorization_url: String,
 }
 
+/// Random bytes in an SSO `state`, `result` and `link_token` (128 bits, base64url: 22 characters).
+pub const SSO_TOKEN_BYTES: usize = 16;
+
 /// Only a path on our own origin: no scheme, no host, no `//`, no backslash.
-fn valid_return_to(path: &str) -> bool {
+pub fn valid_return_to(path: &str) -> bool {
     path.starts_with('/')
         && !path.starts_with("//")
         && !path.contains('\\')
@@ -193,7 +196,8 @@ pub async fn authorize(
         .discover(&provider.issuer, false)
         .await
         .map_err(|e| ApiError::SsoFailed { reason: e.reason(), return_to: body.return_to.clone() })?;
-    let (stoken, nonce, verifier, binding) = (random_token(16), random_token(16), random_token(32), random_token(16));
+    let (stoken, nonce, verifier, binding) =
+        (random_token(SSO_TOKEN_BYTES), random_token(16), random_token(32), random_token(16));
     let url = oidc::authorization_url(
         &discovered.doc,
         &provider.client_id,
@@ -258,7 +262,7 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>, query: web::
         Ok(found) => found,
         Err(reason) => (Outcome::Failed { reason: reason.to_string() }, None),
     };
-    let result = random_token(16);
+    let result = random_token(SSO_TOKEN_BYTES);
     let now = state.now();
     let row = SsoResult {
         result_hash: token_hash(&result),
@@ -293,7 +297,8 @@ async fn run_callback(
     q: CallbackQuery,
     origin: &Origin,
 ) -> Result<(Outcome, Option<String>), &'static str> {
-    let stoken = q.state.ok_or("state_invalid")?;
+    // A value we could not have issued is refused before any database work.
+    let stoken = q.state.filter(|s| looks_like_token(s, SSO_TOKEN_BYTES)).ok_or("state_invalid")?;
     let (sh, b, now) = (token_hash(&stoken), binding.to_string(), state.now());
     let attempt = state
         .db
@@ -492,6 +497,9 @@ pub async fn check_link_token(
     token: &str,
     tenant_slug: &str,
 ) -> Result<String, ApiError> {
+    if !looks_like_token(token, SSO_TOKEN_BYTES) {
+        return Err(ApiError::SsoFailed { reason: "state_invalid", return_to: None });
+    }
     let (hash, binding, slug, now) = (token_hash(token), binding_hash(req), tenant_slug.to_string(), state.now());
     let h = hash.clone();
     let found = state
@@ -614,6 +622,9 @@ pub async fn complete(
     body: web::Json<CompleteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    if !looks_like_token(&body.result, SSO_TOKEN_BYTES) {
+        return Err(ApiError::SsoFailed { reason: "state_invalid", return_to: None });
+    }
     let (hash, binding, now) = (token_hash(&body.result), binding_hash(&req), state.now());
     let row = state
         .db
@@ -734,7 +745,7 @@ fn sso_sign_in(
         .ok_or(ApiError::SsoFailed { reason: "provider_error", return_to: None })?;
     let connection = sso::find_connection_by_subject(conn, &provider.id, &identity.issuer, &identity.subject)?;
     let Some(connection) = connection else {
-        let link_token = random_token(16);
+        let link_token = random_token(SSO_TOKEN_BYTES);
         sso::insert_link_token(
             conn,
             &LinkToken {
