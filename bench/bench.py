@@ -629,6 +629,13 @@ def run_bench() -> None:
                                measure="per_cpu", goal="— (end to end, tokens issued)", met=None)  # fmt: skip
         if want("isolation"):
             me_token = svc.login(emails[2])["access_token"]
+            # The same paced client alone first: what the sign-ins add to its latency.
+            alone = run_load(svc.pid, [Wrk(f"{svc.url}/api/v1/me", "get", s, 2, 1, BENCH_BEARER=me_token,
+                                           BENCH_DELAY_MS="10")])["results"][0]  # fmt: skip
+            rep.notes.append(
+                f"Isolation baseline: the same /me client alone had p50 {ms(alone['p50_us'])} ms, "
+                f"p99 {ms(alone['p99_us'])} ms."
+            )
             signins = Wrk(f"{svc.url}/api/v1/auth/login", "login", s, CONNS, 2, BENCH_DATA=login_file)
             me = Wrk(f"{svc.url}/api/v1/me", "get", s, 2, 1, BENCH_BEARER=me_token, BENCH_DELAY_MS="10")
             load = run_load(svc.pid, [me, signins], "isolation")
