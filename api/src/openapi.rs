@@ -1,7 +1,9 @@
 //! The OpenAPI 3.1 document, generated from the handlers. `openapi.yaml` at the repository
 //! root is this, printed by `cloudcx-auth openapi`; a test fails when they differ.
 
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{admin, auth, lifecycle, me, mfa, oauth, ops, services, sso, two_factor, wellknown};
@@ -73,7 +75,7 @@ use crate::routes::{admin, auth, lifecycle, me, mfa, oauth, ops, services, sso, 
         ops::metrics,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError, auth::TokenDelivery)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonErrors),
     tags(
         (name = "sign-in", description = "Password sign-in, tokens and sessions"),
         (name = "my account", description = "The signed-in user's own account"),
@@ -100,6 +102,71 @@ impl Modify for BearerAuth {
             "client_basic",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
         );
+    }
+}
+
+/// The errors any operation under `/api/` can answer, whatever its handler does: the
+/// extractors' (malformed JSON or query, wrong content type, a body over 64 KiB, unknown or
+/// invalid fields), the bearer check's (missing or dead token; a service token or a user not
+/// allowed here) and an unreachable database. Added where a handler's own list lacks them, so
+/// the document declares every status the service can send.
+struct CommonErrors;
+
+impl CommonErrors {
+    fn add(op: &mut Operation) {
+        let bearer = op
+            .security
+            .as_ref()
+            .and_then(|s| serde_json::to_value(s).ok())
+            .is_some_and(|v| v.to_string().contains("\"bearer\""));
+        let has_body = op.request_body.is_some();
+        let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+        if op.responses.responses.keys().any(|s| s.starts_with('3')) {
+            return; // a redirect answers every outcome (the SSO callback)
+        }
+        let mut add = |status: &str, description: &str| {
+            op.responses.responses.entry(status.to_string()).or_insert_with(|| {
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description(description)
+                        .content("application/problem+json", Content::new(Some(Ref::from_schema_name("Problem"))))
+                        .build(),
+                )
+            });
+        };
+        if has_body || has_params {
+            add("400", "`validation_failed`: malformed JSON, wrong content type, bad path or query");
+        }
+        if bearer {
+            add("401", "`unauthenticated`: missing, expired, revoked or invalid bearer token");
+            add("403", "`forbidden`: not allowed here (a service token on a user route, not an admin)");
+        }
+        if has_body {
+            add("413", "`payload_too_large`: a body over 64 KiB");
+            add("422", "`validation_failed`: invalid or unknown fields");
+        }
+        add("503", "`service_unavailable`: the database is unreachable");
+    }
+}
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with("/api/") {
+                continue;
+            }
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.options,
+                &mut item.head,
+                &mut item.patch,
+                &mut item.trace,
+            ];
+            ops.into_iter().flatten().for_each(Self::add);
+        }
     }
 }
 
