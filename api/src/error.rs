@@ -246,9 +246,20 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _) => {
                 Self::ServiceUnavailable
             }
+            // PostgreSQL text cannot hold U+0000 (SQLite can): a NUL that reached a query came
+            // from the request (a JSON string, a path or query parameter), so it is the client's
+            // error, never a 500. Nothing was written: the statement failed.
+            Error::DatabaseError(_, info) if is_nul_in_text(info.message()) => {
+                Self::BadRequest("text must not contain NUL (U+0000) characters".into())
+            }
             other => Self::Internal(other.into()),
         }
     }
+}
+
+/// PostgreSQL's complaint about a NUL in a text value.
+fn is_nul_in_text(message: &str) -> bool {
+    message.starts_with("invalid byte sequence for encoding") && message.trim_end().ends_with("0x00")
 }
 
 /// Maps actix's extractor failures (JSON, query, path) to problem answers.
@@ -313,6 +324,13 @@ mod tests {
             assert!(e.code().chars().all(|c| c.is_ascii_lowercase() || c == '_'));
             assert!(e.status_code().is_client_error() || e.status_code().is_server_error());
         }
+    }
+
+    #[test]
+    fn a_nul_in_postgres_text_is_the_clients_error() {
+        assert!(is_nul_in_text("invalid byte sequence for encoding \"UTF8\": 0x00"));
+        assert!(!is_nul_in_text("invalid byte sequence for encoding \"UTF8\": 0xc3 0x28"));
+        assert!(!is_nul_in_text("duplicate key value violates unique constraint"));
     }
 
     #[test]

@@ -60,14 +60,40 @@ impl Res {
     method!(delete, delete, "DELETE");
 }
 
+/// A NUL (`%00`) in the path or the query of an API request: no id, slug or filter holds one,
+/// and PostgreSQL text cannot store it (SQLite can), so it is refused up front the same way on
+/// both databases — 400 `validation_failed`, never a query that fails with a 500. Not the SSO
+/// callback: it answers every outcome, a malformed one too, with its redirect.
+async fn refuse_nul(
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let uri = req.uri();
+    let has_nul = |s: &str| s.contains("%00");
+    let checked = is_problem_path(uri.path()) && uri.path() != "/api/v1/auth/sso/callback";
+    if checked && (has_nul(uri.path()) || uri.query().is_some_and(has_nul)) {
+        return Err(ApiError::BadRequest("the path and the query must not contain NUL (%00)".into()).into());
+    }
+    next.call(req).await
+}
+
 impl HttpServiceFactory for Res {
     fn register(self, config: &mut actix_web::dev::AppService) {
         let allow = self.methods.join(", ");
         self.inner
-            .default_service(web::to(move || {
+            .default_service(web::to(move |req: HttpRequest| {
                 let allow = allow.clone();
-                async move { Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow }) }
+                async move {
+                    // `/oauth/*` answers its errors as RFC 6749 JSON, like its unknown paths.
+                    if req.path().starts_with("/oauth/") {
+                        return Ok(HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, allow)).json(
+                            serde_json::json!({"error": "invalid_request", "error_description": "method not allowed"}),
+                        ));
+                    }
+                    Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow })
+                }
             }))
+            .wrap(actix_web::middleware::from_fn(refuse_nul))
             .register(config)
     }
 }

@@ -70,6 +70,7 @@ impl From<ApiError> for OAuthError {
             ApiError::ServiceUnavailable => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "the service is unavailable")
             }
+            ApiError::BadRequest(detail) => Self::invalid_request(detail),
             other => {
                 tracing::error!(error = %other, "oauth endpoint failed");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "internal error")
@@ -106,6 +107,9 @@ async fn authenticate_client(req: &HttpRequest, state: &AppState) -> Result<Serv
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or_else(OAuthError::invalid_client)?;
     let (id, secret) = decoded.split_once(':').ok_or_else(OAuthError::invalid_client)?;
+    if id.contains('\0') {
+        return Err(OAuthError::invalid_client()); // no client has one (and PostgreSQL text cannot hold it)
+    }
     let (id, presented) = (id.to_string(), token_hash(secret));
     let client = state.db.run(move |conn| service_clients::find(conn, &id).map_err(DbError::from)).await?;
     // Compare even for an unknown client, so timing says nothing.
