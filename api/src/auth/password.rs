@@ -1,5 +1,9 @@
 //! Argon2id hashing on its own bounded pool, so hashing can never starve database calls.
 //!
+//! The pool is one thread per core, each at the lowest scheduling priority (nice 19): while
+//! sign-ins keep every core hashing, any other request's thread still runs the moment it is
+//! ready, and hashing takes whatever CPU is left — all of it when nothing else runs.
+//!
 //! The 19 MiB of working memory a hash needs is managed here rather than by the argon2 crate:
 //! its `vec!` per hash lands in glibc's per-thread arenas once the first free has raised the
 //! dynamic mmap threshold, and every blocking thread that ever hashed kept its 19-38 MiB — the
@@ -7,6 +11,7 @@
 //! while hashes queue, and handed back to the operating system once hashing has been idle.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -69,6 +74,8 @@ fn verify_with(memory: &mut Vec<Block>, password: &[u8], phc: &str) -> bool {
 #[derive(Clone)]
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,
+    /// Jobs for the low-priority hashing threads (never more queued than there are permits).
+    jobs: mpsc::Sender<Job>,
     /// Callers waiting for a permit: while any wait, a finished hash keeps its buffer for them.
     waiting: Arc<AtomicUsize>,
     /// Buffers between two hashes; emptied once hashing has been idle for `RELEASE_AFTER`.
@@ -99,6 +106,7 @@ impl PasswordHasher {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         Self {
             permits: Arc::new(Semaphore::new(cores)),
+            jobs: spawn_hashing_threads(cores),
             waiting: Arc::new(AtomicUsize::new(0)),
             spare: Arc::new(Mutex::new(Vec::new())),
             started: Arc::new(AtomicU64::new(0)),
@@ -132,11 +140,13 @@ impl PasswordHasher {
         let generation = self.started.fetch_add(1, Ordering::SeqCst) + 1;
         let spare = self.spare.lock().ok().and_then(|mut s| s.pop());
         let mut memory = spare.unwrap_or_else(|| working_memory(params().block_count()));
-        let (value, memory) = tokio::task::spawn_blocking(move || {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
             let value = f(&mut memory);
-            (value, memory)
-        })
-        .await?;
+            let _ = done.send((value, memory));
+        });
+        self.jobs.send(job).map_err(|_| anyhow::anyhow!("the hashing threads are gone"))?;
+        let (value, memory) = result.await.map_err(|_| anyhow::anyhow!("a hashing thread failed"))?;
         drop(permit);
         if let Ok(mut spare) = self.spare.lock() {
             spare.push(memory);
@@ -154,6 +164,43 @@ impl PasswordHasher {
             });
         }
         Ok(value)
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// `n` threads that run hashing jobs at the lowest priority. They end with the last sender.
+fn spawn_hashing_threads(n: usize) -> mpsc::Sender<Job> {
+    let (tx, rx) = mpsc::channel::<Job>();
+    let rx = Arc::new(Mutex::new(rx));
+    for i in 0..n {
+        let rx = rx.clone();
+        let spawned = std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || {
+            lower_this_threads_priority();
+            loop {
+                let job = match rx.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => return,
+                };
+                match job {
+                    Ok(job) => job(),
+                    Err(_) => return,
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "could not start a hashing thread");
+        }
+    }
+    tx
+}
+
+/// Nice 19 for the calling thread only (on Linux, a thread id names one thread). Lowering
+/// one's own priority needs no privilege; where it fails, hashing simply keeps normal priority.
+fn lower_this_threads_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19) {
+        tracing::warn!(error = %e, "could not lower the priority of a hashing thread");
     }
 }
 
@@ -239,5 +286,25 @@ mod tests {
         assert!(hasher.verify(Secret::new("correct horse battery".into()), Some(h.clone())).await.expect("v"));
         assert!(!hasher.verify(Secret::new("wrong horse battery".into()), Some(h)).await.expect("v"));
         assert!(!hasher.verify(Secret::new("anything".into()), None).await.expect("v"));
+    }
+
+    /// Hashing must never starve the rest: it runs on threads of its own at nice 19.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_runs_on_threads_of_the_lowest_priority() {
+        let hasher = PasswordHasher::new();
+        let seen = hasher
+            .on_pool(|_| {
+                let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("stat");
+                let comm = std::fs::read_to_string("/proc/thread-self/comm").expect("comm");
+                // Fields after the parenthesised name: state is field 3, nice is field 19.
+                let after = &stat[stat.rfind(')').expect(")") + 2..];
+                let nice: i32 = after.split(' ').nth(16).expect("nice").parse().expect("number");
+                (comm.trim().to_string(), nice)
+            })
+            .await
+            .expect("ran");
+        assert!(seen.0.starts_with("argon2-"), "a hashing thread: {}", seen.0);
+        assert_eq!(seen.1, 19, "nice value of a hashing thread");
     }
 }
