@@ -59,7 +59,8 @@ impl SigningKey {
         let (alg, encoding) = if pem.contains("BEGIN RSA PRIVATE KEY") {
             (Algorithm::RS256, EncodingKey::from_rsa_pem(pem.as_bytes())?)
         } else if pem.contains("BEGIN EC PRIVATE KEY") {
-            (Algorithm::ES256, EncodingKey::from_ec_pem(pem.as_bytes())?)
+            // SEC1, as `openssl ecparam -genkey` writes it: the signer reads PKCS#8 only.
+            (Algorithm::ES256, EncodingKey::from_ec_pem(sec1_to_pkcs8_pem(pem)?.as_bytes())?)
         } else {
             match EncodingKey::from_rsa_pem(pem.as_bytes()) {
                 Ok(key) => (Algorithm::RS256, key),
@@ -196,6 +197,39 @@ pub fn generate_p256_pem() -> anyhow::Result<String> {
     Ok(pem_encode("PRIVATE KEY", doc.as_ref()))
 }
 
+/// Wraps a SEC1 `EC PRIVATE KEY` (P-256) in a PKCS#8 `PrivateKeyInfo` (RFC 5208, RFC 5915).
+fn sec1_to_pkcs8_pem(pem: &str) -> anyhow::Result<String> {
+    let body: String = pem
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN EC PRIVATE KEY-----"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .map(str::trim)
+        .collect();
+    let sec1 = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .map_err(|e| anyhow::anyhow!("EC PRIVATE KEY: not base64: {e}"))?;
+    fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        match content.len() {
+            n @ 0..=0x7f => out.push(n as u8),
+            n @ 0x80..=0xff => out.extend([0x81, n as u8]),
+            n => out.extend([0x82, (n >> 8) as u8, n as u8]),
+        }
+        out.extend_from_slice(content);
+        out
+    }
+    // SEQUENCE { OID id-ecPublicKey, OID prime256v1 }
+    const P256_ALGORITHM: [u8; 21] = [
+        0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+        0x03, 0x01, 0x07,
+    ];
+    let mut info = vec![0x02, 0x01, 0x00];
+    info.extend_from_slice(&P256_ALGORITHM);
+    info.extend(der(0x04, &sec1));
+    Ok(pem_encode("PRIVATE KEY", &der(0x30, &info)))
+}
+
 fn pem_encode(label: &str, der: &[u8]) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");
@@ -261,5 +295,31 @@ mod tests {
         let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("gen");
         assert!(key.public_modulus_len() * 8 >= 2048);
         assert!(SigningKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").is_err());
+    }
+
+    /// `openssl ecparam -name prime256v1 -genkey` writes SEC1: accepted as ES256, same key as its PKCS#8 form.
+    #[test]
+    fn a_sec1_p256_key_is_accepted_as_es256() {
+        let dir = std::env::temp_dir().join(format!("cx-sec1-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let sec1 = dir.join("sec1.pem");
+        let made = std::process::Command::new("openssl")
+            .args(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out"])
+            .arg(&sec1)
+            .status()
+            .expect("openssl (Debian's openssl package)");
+        assert!(made.success());
+        let pkcs8 = std::process::Command::new("openssl")
+            .args(["pkcs8", "-topk8", "-nocrypt", "-in"])
+            .arg(&sec1)
+            .output()
+            .expect("openssl pkcs8");
+        let sec1_pem = std::fs::read_to_string(&sec1).expect("read");
+        assert!(sec1_pem.contains("BEGIN EC PRIVATE KEY"));
+        let a = SigningKey::from_pem(&sec1_pem).expect("SEC1 accepted");
+        let b = SigningKey::from_pem(std::str::from_utf8(&pkcs8.stdout).expect("utf-8")).expect("PKCS#8 accepted");
+        assert_eq!(a.alg, Algorithm::ES256);
+        assert_eq!(a.kid, b.kid, "the same key either way");
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
