@@ -57,6 +57,15 @@ if [ -f web/e2e/package.json ]; then
   [ "$e2e" = 0 ] || status=1
 fi
 
+# Contract fuzzing: schemathesis against openapi.yaml on the release binary, fresh database and
+# accounts, a bounded budget (scripts/schemathesis.sh; its `# pass`/`# fail` lines join the total).
+cargo build --release --locked -p cloudcx-auth
+set +e
+CLOUDCX_BIN="$PWD/target/release/cloudcx-auth" bash scripts/schemathesis.sh 2>&1 | tee -a "$log"
+fuzz=${PIPESTATUS[0]}
+set -e
+[ "$fuzz" = 0 ] || status=1
+
 # One closing line for the whole run: every Rust test binary plus the browser suite.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      /^# pass / { p += $3 } /^# fail / { f += $3 }
