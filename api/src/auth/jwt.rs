@@ -44,11 +44,56 @@ pub struct Claims {
     pub scope: Option<String>,
 }
 
+/// The private key, parsed once. (jsonwebtoken's `encode` parses and checks the key again for
+/// every token, which cost half of an RS256 signature: docs/PERFORMANCE.md.)
+enum Signer {
+    Rsa(aws_lc_rs::rsa::KeyPair),
+    Ec(aws_lc_rs::signature::EcdsaKeyPair),
+}
+
+impl Signer {
+    fn from_pem(pem: &str, alg: Algorithm) -> anyhow::Result<Self> {
+        let (label, der) = pem_der(pem)?;
+        let rejected = |e: aws_lc_rs::error::KeyRejected| anyhow::anyhow!("private key rejected: {e}");
+        Ok(match (alg, label.as_str()) {
+            (Algorithm::RS256, "RSA PRIVATE KEY") => Self::Rsa(aws_lc_rs::rsa::KeyPair::from_der(&der).map_err(rejected)?),
+            (Algorithm::RS256, _) => Self::Rsa(aws_lc_rs::rsa::KeyPair::from_pkcs8(&der).map_err(rejected)?),
+            (_, label) => {
+                let pkcs8 = if label == "EC PRIVATE KEY" { pem_der(&sec1_to_pkcs8_pem(pem)?)?.1 } else { der };
+                Self::Ec(
+                    aws_lc_rs::signature::EcdsaKeyPair::from_pkcs8(
+                        &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                        &pkcs8,
+                    )
+                    .map_err(rejected)?,
+                )
+            }
+        })
+    }
+
+    fn sign(&self, message: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        match self {
+            Self::Rsa(key) => {
+                let mut signature = vec![0u8; key.public_modulus_len()];
+                key.sign(&aws_lc_rs::signature::RSA_PKCS1_SHA256, &rng, message, &mut signature)
+                    .map_err(|_| anyhow::anyhow!("RS256 signing failed"))?;
+                Ok(signature)
+            }
+            Self::Ec(key) => Ok(key
+                .sign(&rng, message)
+                .map_err(|_| anyhow::anyhow!("ES256 signing failed"))?
+                .as_ref()
+                .to_vec()),
+        }
+    }
+}
+
 /// One key pair: signs (if current) and verifies.
 pub struct SigningKey {
     pub kid: String,
     pub alg: Algorithm,
-    encoding: EncodingKey,
+    signer: Signer,
     decoding: DecodingKey,
     pub jwk: Jwk,
 }
@@ -81,7 +126,8 @@ impl SigningKey {
             _ => KeyAlgorithm::RS256,
         });
         let decoding = DecodingKey::from_jwk(&jwk)?;
-        Ok(Self { kid, alg, encoding, decoding, jwk })
+        let signer = Signer::from_pem(pem, alg)?;
+        Ok(Self { kid, alg, signer, decoding, jwk })
     }
 }
 
@@ -132,7 +178,14 @@ impl KeySet {
         let mut header = Header::new(self.current.alg);
         header.kid = Some(self.current.kid.clone());
         header.typ = Some(ACCESS_TOKEN_TYP.to_string());
-        Ok(jsonwebtoken::encode(&header, claims, &self.current.encoding)?)
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut token = b64.encode(serde_json::to_vec(&header)?);
+        token.push('.');
+        token.push_str(&b64.encode(serde_json::to_vec(claims)?));
+        let signature = self.current.signer.sign(token.as_bytes())?;
+        token.push('.');
+        token.push_str(&b64.encode(signature));
+        Ok(token)
     }
 
     /// The JWK Set: current key first, then the previous ones.
@@ -197,18 +250,24 @@ pub fn generate_p256_pem() -> anyhow::Result<String> {
     Ok(pem_encode("PRIVATE KEY", doc.as_ref()))
 }
 
+/// The label and DER bytes of the first PEM block.
+fn pem_der(pem: &str) -> anyhow::Result<(String, Vec<u8>)> {
+    let mut lines = pem.lines().map(str::trim).skip_while(|l| !l.starts_with("-----BEGIN "));
+    let label = lines
+        .next()
+        .and_then(|l| l.strip_prefix("-----BEGIN "))
+        .and_then(|l| l.strip_suffix("-----"))
+        .ok_or_else(|| anyhow::anyhow!("not a PEM key"))?
+        .to_string();
+    let body: String = lines.take_while(|l| !l.starts_with("-----END")).collect();
+    let der = base64::engine::general_purpose::STANDARD.decode(body).map_err(|e| anyhow::anyhow!("PEM: {e}"))?;
+    Ok((label, der))
+}
+
 /// Wraps a SEC1 `EC PRIVATE KEY` (P-256) in a PKCS#8 `PrivateKeyInfo` (RFC 5208, RFC 5915).
 fn sec1_to_pkcs8_pem(pem: &str) -> anyhow::Result<String> {
-    let body: String = pem
-        .lines()
-        .skip_while(|l| !l.starts_with("-----BEGIN EC PRIVATE KEY-----"))
-        .skip(1)
-        .take_while(|l| !l.starts_with("-----END"))
-        .map(str::trim)
-        .collect();
-    let sec1 = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .map_err(|e| anyhow::anyhow!("EC PRIVATE KEY: not base64: {e}"))?;
+    let (label, sec1) = pem_der(pem)?;
+    anyhow::ensure!(label == "EC PRIVATE KEY", "not an EC PRIVATE KEY");
     fn der(tag: u8, content: &[u8]) -> Vec<u8> {
         let mut out = vec![tag];
         match content.len() {
