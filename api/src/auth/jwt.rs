@@ -56,7 +56,9 @@ impl Signer {
         let (label, der) = pem_der(pem)?;
         let rejected = |e: aws_lc_rs::error::KeyRejected| anyhow::anyhow!("private key rejected: {e}");
         Ok(match (alg, label.as_str()) {
-            (Algorithm::RS256, "RSA PRIVATE KEY") => Self::Rsa(aws_lc_rs::rsa::KeyPair::from_der(&der).map_err(rejected)?),
+            (Algorithm::RS256, "RSA PRIVATE KEY") => {
+                Self::Rsa(aws_lc_rs::rsa::KeyPair::from_der(&der).map_err(rejected)?)
+            }
             (Algorithm::RS256, _) => Self::Rsa(aws_lc_rs::rsa::KeyPair::from_pkcs8(&der).map_err(rejected)?),
             (_, label) => {
                 let pkcs8 = if label == "EC PRIVATE KEY" { pem_der(&sec1_to_pkcs8_pem(pem)?)?.1 } else { der };
@@ -80,11 +82,9 @@ impl Signer {
                     .map_err(|_| anyhow::anyhow!("RS256 signing failed"))?;
                 Ok(signature)
             }
-            Self::Ec(key) => Ok(key
-                .sign(&rng, message)
-                .map_err(|_| anyhow::anyhow!("ES256 signing failed"))?
-                .as_ref()
-                .to_vec()),
+            Self::Ec(key) => {
+                Ok(key.sign(&rng, message).map_err(|_| anyhow::anyhow!("ES256 signing failed"))?.as_ref().to_vec())
+            }
         }
     }
 }
