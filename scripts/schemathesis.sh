@@ -69,6 +69,8 @@ py="$venv/bin/python"
 run_id="$(date +%Y%m%d-%H%M%S)-$$"
 run="$root/target/st-run/$run_id"
 mkdir -p "$run"
+# Keep the five newest run folders (each holds a server log, reports and a throwaway key).
+ls -1dt "$root"/target/st-run/*/ 2>/dev/null | tail -n +6 | xargs -r rm -rf
 db_name="cloudcx_st_$(date +%s)_$$_${RANDOM}"
 db_url="$("$py" -c '
 import sys, urllib.parse as u
