@@ -619,8 +619,12 @@ async fn a_site_that_requires_2fa_confines_users_without_it(b: Backend) {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body, json!({"require_2fa": true}));
 
-    let (token, _) = app.sign_in(&email, &password).await;
+    let (token, refresh) = app.sign_in(&email, &password).await;
     assert_eq!(claims_of(&token)["mfa_setup_required"], true);
+    // A refreshed token carries the site's policy too.
+    let r = app.post("/api/v1/auth/token/refresh", json!({"refresh_token": refresh, "token_delivery": "body"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(claims_of(r.body["access_token"].as_str().unwrap())["mfa_setup_required"], true);
     let me = app.get_auth("/api/v1/me", &token).await;
     assert_eq!(me.status, 200);
     assert_eq!(me.body["mfa_setup_required"], true);

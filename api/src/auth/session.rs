@@ -56,7 +56,23 @@ pub fn mint_access_token(
     family: &Family,
     now: i64,
 ) -> Result<String, ApiError> {
-    let require_2fa = tenants::find(conn, &user.tenant_id)?.is_some_and(|t| t.require_2fa);
+    mint_access_token_with_policy(conn, keys, life, user, family, now, None)
+}
+
+/// As [`mint_access_token`], with the site's `require_2fa` when the caller already read it.
+fn mint_access_token_with_policy(
+    conn: &mut AnyConnection,
+    keys: &KeySet,
+    life: Lifetimes,
+    user: &User,
+    family: &Family,
+    now: i64,
+    require_2fa: Option<bool>,
+) -> Result<String, ApiError> {
+    let require_2fa = match require_2fa {
+        Some(known) => known,
+        None => tenants::find(conn, &user.tenant_id)?.is_some_and(|t| t.require_2fa),
+    };
     let setup_required = require_2fa && crate::db::mfa::find(conn, &user.id)?.is_none();
     let claims = Claims {
         iss: keys.issuer().to_string(),
@@ -123,7 +139,7 @@ pub fn start(
         );
         crate::notices::queue_text(conn, data_key, &user.email, "New sign-in to your CloudCX account", &text, now)?;
     }
-    hand_out(conn, keys, life, user, &family, now)
+    hand_out(conn, keys, life, user, &family, now, None)
 }
 
 fn hand_out(
@@ -133,10 +149,11 @@ fn hand_out(
     user: &User,
     family: &Family,
     now: i64,
+    require_2fa: Option<bool>,
 ) -> Result<Issued, ApiError> {
     let refresh_token = new_refresh_token();
     sessions::insert_refresh_token(conn, &family.id, &token_hash(&refresh_token), now)?;
-    let access_token = mint_access_token(conn, keys, life, user, family, now)?;
+    let access_token = mint_access_token_with_policy(conn, keys, life, user, family, now, require_2fa)?;
     Ok(Issued {
         access_token,
         expires_in: life.access_secs,
@@ -180,14 +197,14 @@ pub fn refresh(
             Ok(Refreshed::Refused)
         }
         Spend::Spent(mut family) => {
-            let user = users::find(conn, &family.user_id)?;
-            let Some(user) = user.filter(|u| !u.disabled) else {
+            let found = users::find_with_site_policy(conn, &family.user_id)?;
+            let Some((user, require_2fa)) = found.filter(|(u, _)| !u.disabled) else {
                 sessions::revoke_family(conn, &family.id, "user_unavailable", now)?;
                 return Ok(Refreshed::Refused);
             };
             sessions::touch_family(conn, &family.id, now)?;
             family.last_used_at = now;
-            hand_out(conn, keys, life, &user, &family, now).map(Refreshed::Ok)
+            hand_out(conn, keys, life, &user, &family, now, Some(require_2fa)).map(Refreshed::Ok)
         }
     }
 }
@@ -207,7 +224,7 @@ pub fn reauthenticate(
         .ok_or(ApiError::Unauthenticated)?;
     sessions::reauthenticate(conn, &family.id, now, &how.amr, how.acr)?;
     let family = sessions::find_family(conn, &family.id)?.ok_or(ApiError::Unauthenticated)?;
-    hand_out(conn, keys, life, user, &family, now)
+    hand_out(conn, keys, life, user, &family, now, None)
 }
 
 /// The user and site behind a submitted (site slug, e-mail), if both exist.

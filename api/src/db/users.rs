@@ -21,6 +21,16 @@ pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<User>> {
     users::table.find(id).select(User::as_select()).first(conn).optional()
 }
 
+/// The user and whether their site requires 2FA, in one query (the refresh path).
+pub fn find_with_site_policy(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<(User, bool)>> {
+    users::table
+        .inner_join(super::schema::tenants::table)
+        .filter(users::id.eq(id))
+        .select((User::as_select(), super::schema::tenants::require_2fa))
+        .first(conn)
+        .optional()
+}
+
 pub fn find_in_tenant(conn: &mut AnyConnection, tenant_id: &str, id: &str) -> QueryResult<Option<User>> {
     users::table
         .filter(users::tenant_id.eq(tenant_id))
