@@ -286,8 +286,9 @@ class Service:
         return total
 
 
-def bench_tool(*args: str) -> dict:
-    r = subprocess.run([str(BENCH_BIN), *args], capture_output=True, text=True)
+def bench_tool(*args: str, nice: int = 0) -> dict:
+    prefix = ["nice", "-n", str(nice)] if nice else []
+    r = subprocess.run([*prefix, str(BENCH_BIN), *args], capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"cloudcx-bench {args[0]}: {r.stderr.strip()}")
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -518,9 +519,11 @@ def run_bench() -> None:
     log(f"{s:.0f} s per scenario, {CONNS} connections, {CORES} cores; work dir {workdir}")
     try:
         # ---- ceilings, measured in this run on the same cores
-        argon = bench_tool("argon2", "--threads", str(CORES), "--seconds", str(s))
+        # At nice 19, as the service's hashing threads run (api/src/auth/password.rs): like for
+        # like, whatever else the machine runs takes its share from both the same way.
+        argon = bench_tool("argon2", "--threads", str(CORES), "--seconds", str(s), nice=19)
         rep.ceilings["argon2"] = argon
-        log(f"ceiling: Argon2id ({argon['params']}) {argon['rate']:.1f} verifications/s on {CORES} threads")
+        log(f"ceiling: Argon2id ({argon['params']}) {argon['rate']:.1f} verifications/s on {CORES} threads at nice 19")
         for alg, key in [("RS256", keys.rsa), ("ES256", keys.p256)]:
             one = bench_tool("sign", "--key", str(key), "--threads", "1", "--seconds", str(s / 2))
             alln = bench_tool("sign", "--key", str(key), "--threads", str(CORES), "--seconds", str(s / 2))
