@@ -2,7 +2,7 @@
 //! per-account guess counter. Secrets arrive here already sealed or hashed.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Text};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 
 use super::schema::{backup_code_sets, backup_codes, mfa_challenges, mfa_setups, mfa_throttle, user_mfa};
 use super::AnyConnection;
@@ -65,10 +65,21 @@ pub struct Setup {
     pub created_at: i64,
 }
 
-/// Replaces any pending setup of the user.
+/// Replaces any pending setup of the user, in one statement: two set-ups at once (two tabs, a
+/// double click) cannot both insert, the later one simply wins.
 pub fn put_setup(conn: &mut AnyConnection, setup: &Setup) -> QueryResult<()> {
-    diesel::delete(mfa_setups::table.find(&setup.user_id)).execute(conn)?;
-    diesel::insert_into(mfa_setups::table).values(setup).execute(conn)?;
+    let sql = "INSERT INTO mfa_setups (user_id, method, totp_secret, code_hash, expires_at, created_at) \
+               VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET method = excluded.method, \
+               totp_secret = excluded.totp_secret, code_hash = excluded.code_hash, \
+               expires_at = excluded.expires_at, created_at = excluded.created_at";
+    on_each_backend!(conn, sql, |c, q| q
+        .bind::<Text, _>(&setup.user_id)
+        .bind::<Text, _>(&setup.method)
+        .bind::<Nullable<Text>, _>(&setup.totp_secret)
+        .bind::<Nullable<Text>, _>(&setup.code_hash)
+        .bind::<BigInt, _>(setup.expires_at)
+        .bind::<BigInt, _>(setup.created_at)
+        .execute(c))?;
     Ok(())
 }
 

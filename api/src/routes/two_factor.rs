@@ -140,10 +140,6 @@ pub async fn status(state: web::Data<AppState>, user: AuthUser) -> Result<HttpRe
 }
 
 /// Replaces any pending setup of the user with `setup`, audited in the same transaction.
-/// Two set-ups of one user at once (two tabs, a double click) both find no row to replace and
-/// both insert: the later one loses on the primary key once the earlier commits. It is retried,
-/// and then replaces the earlier one — the last request wins, as it does one after the other.
-/// Each lost attempt means another set-up committed, so eight attempts outlast eight at once.
 async fn store_setup(
     req: &HttpRequest,
     state: &AppState,
@@ -151,26 +147,16 @@ async fn store_setup(
     setup: Setup,
     now: i64,
 ) -> Result<(), ApiError> {
-    use diesel::result::{DatabaseErrorKind, Error};
-    const ATTEMPTS: usize = 8;
     let origin = extract::origin(req, state);
     state
         .db
         .run(move |conn| {
-            let mut attempt = 1;
-            loop {
-                let stored = write_tx(conn, |conn| {
-                    mfa::put_setup(conn, &setup)?;
-                    let details = serde_json::json!({ "method": setup.method });
-                    audit::record(conn, &origin, now, event(&user, "mfa_setup_started", details))
-                });
-                match stored {
-                    Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) if attempt < ATTEMPTS => {
-                        attempt += 1
-                    }
-                    other => return other.map_err(ApiError::from),
-                }
-            }
+            write_tx(conn, |conn| {
+                mfa::put_setup(conn, &setup)?;
+                let details = serde_json::json!({ "method": setup.method });
+                audit::record(conn, &origin, now, event(&user, "mfa_setup_started", details))?;
+                Ok::<_, ApiError>(())
+            })
         })
         .await
 }
