@@ -66,6 +66,14 @@ impl Load {
         reply
     }
 
+    /// `POST /auth/login` with the refresh token in the body, counted as a `login`.
+    async fn login(&self, client: &reqwest::Client, email: &str, password: &str) -> Reply {
+        let body = json!({
+            "tenant": cloudcx_auth_tests::TENANT, "email": email, "password": password, "token_delivery": "body"
+        });
+        self.send("login", email, client.post(self.app.url("/api/v1/auth/login")).json(&body)).await
+    }
+
     fn running(&self) -> bool {
         !self.stop.load(Ordering::SeqCst)
     }
@@ -77,17 +85,7 @@ impl Load {
         let mut refresh: Option<String> = None;
         while self.running() {
             let r = match &refresh {
-                None => {
-                    self.send(
-                        "login",
-                        &email,
-                        client.post(app.url("/api/v1/auth/login")).json(&json!({
-                            "tenant": cloudcx_auth_tests::TENANT, "email": email, "password": password,
-                            "token_delivery": "body"
-                        })),
-                    )
-                    .await
-                }
+                None => self.login(&client, &email, &password).await,
                 Some(rt) => {
                     self.send(
                         "refresh",
@@ -119,16 +117,7 @@ impl Load {
         let mut access: Option<String> = None;
         while self.running() {
             let Some(token) = access.clone() else {
-                let r = self
-                    .send(
-                        "login",
-                        &email,
-                        client.post(app.url("/api/v1/auth/login")).json(&json!({
-                            "tenant": cloudcx_auth_tests::TENANT, "email": email, "password": password,
-                            "token_delivery": "body"
-                        })),
-                    )
-                    .await;
+                let r = self.login(&client, &email, &password).await;
                 match r.status.as_u16() {
                     200 if r.body["status"] == "authenticated" => {
                         access = Some(r.body["access_token"].as_str().expect("access").into())
@@ -212,8 +201,15 @@ struct Count {
     n: i64,
 }
 
-fn count(conn: &mut diesel::PgConnection, sql: &str) -> i64 {
-    diesel::sql_query(sql).get_result::<Count>(conn).unwrap_or_else(|e| panic!("{sql}: {e}")).n
+/// `SELECT count(*) AS n …` on the test's database, over a connection of its own.
+async fn count(url: &str, sql: &str) -> i64 {
+    let (url, sql) = (url.to_string(), sql.to_string());
+    tokio::task::spawn_blocking(move || {
+        let mut conn = diesel::PgConnection::establish(&url).expect("connect");
+        diesel::sql_query(&sql).get_result::<Count>(&mut conn).unwrap_or_else(|e| panic!("{sql}: {e}")).n
+    })
+    .await
+    .unwrap()
 }
 
 async fn readyz(app: &TestApp) -> (u16, Duration) {
@@ -340,18 +336,10 @@ async fn postgres_stopped_for_10_s_under_load_fails_fast_recovers_within_5_s_and
 
     // Nothing half done. Every queued notice goes out: at once, or, for one whose lease was taken
     // just as the database went away, when that lease (120 s) lapses (the clock is moved on).
-    let pending = |url: String| async move {
-        tokio::task::spawn_blocking(move || {
-            let mut conn = diesel::PgConnection::establish(&url).expect("connect");
-            count(&mut conn, "SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")
-        })
-        .await
-        .unwrap()
-    };
     let mut lease_lapsed = false;
     let deadline = Instant::now() + Duration::from_secs(40);
     loop {
-        let left = pending(db_url.clone()).await;
+        let left = count(&db_url, "SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL").await;
         if left == 0 {
             break;
         }
@@ -363,36 +351,30 @@ async fn postgres_stopped_for_10_s_under_load_fails_fast_recovers_within_5_s_and
         app.state.outbox_wake.notify_one();
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let url = db_url.clone();
-    let (no_backup_codes, dangling_families, forked_families, notice_rows) = tokio::task::spawn_blocking(move || {
-        let mut conn = diesel::PgConnection::establish(&url).expect("connect");
-        let no_backup_codes = count(
-            &mut conn,
-            "SELECT count(*) AS n FROM user_mfa m WHERE NOT EXISTS \
-             (SELECT 1 FROM backup_code_sets s WHERE s.user_id = m.user_id) \
-             OR NOT EXISTS (SELECT 1 FROM backup_codes c WHERE c.user_id = m.user_id AND c.used_at IS NULL)",
-        );
-        let dangling = count(
-            &mut conn,
-            "SELECT count(*) AS n FROM refresh_families f WHERE f.revoked_at IS NULL AND NOT EXISTS \
-             (SELECT 1 FROM refresh_tokens t WHERE t.family_id = f.id AND t.used_at IS NULL)",
-        );
-        let forked = count(
-            &mut conn,
-            "SELECT count(*) AS n FROM (SELECT family_id FROM refresh_tokens WHERE used_at IS NULL \
-             GROUP BY family_id HAVING count(*) > 1) x",
-        );
-        let mut rows = HashMap::new();
-        for (subject, key) in [("Two-factor authentication is on", "on"), ("Two-factor authentication is off", "off")] {
-            rows.insert(
-                key,
-                count(&mut conn, &format!("SELECT count(*) AS n FROM outbox WHERE subject = '{subject}'")),
-            );
-        }
-        (no_backup_codes, dangling, forked, rows)
-    })
-    .await
-    .unwrap();
+    let no_backup_codes = count(
+        &db_url,
+        "SELECT count(*) AS n FROM user_mfa m WHERE NOT EXISTS \
+         (SELECT 1 FROM backup_code_sets s WHERE s.user_id = m.user_id) \
+         OR NOT EXISTS (SELECT 1 FROM backup_codes c WHERE c.user_id = m.user_id AND c.used_at IS NULL)",
+    )
+    .await;
+    let dangling_families = count(
+        &db_url,
+        "SELECT count(*) AS n FROM refresh_families f WHERE f.revoked_at IS NULL AND NOT EXISTS \
+         (SELECT 1 FROM refresh_tokens t WHERE t.family_id = f.id AND t.used_at IS NULL)",
+    )
+    .await;
+    let forked_families = count(
+        &db_url,
+        "SELECT count(*) AS n FROM (SELECT family_id FROM refresh_tokens WHERE used_at IS NULL \
+         GROUP BY family_id HAVING count(*) > 1) x",
+    )
+    .await;
+    let mut notice_rows = HashMap::new();
+    for (subject, key) in [("Two-factor authentication is on", "on"), ("Two-factor authentication is off", "off")] {
+        let sql = format!("SELECT count(*) AS n FROM outbox WHERE subject = '{subject}'");
+        notice_rows.insert(key, count(&db_url, &sql).await);
+    }
     assert_eq!(no_backup_codes, 0, "no active 2FA without backup codes");
     assert_eq!(dangling_families, 0, "no live session whose refresh token was rotated without a successor");
     assert_eq!(forked_families, 0, "no session with two live refresh tokens");
