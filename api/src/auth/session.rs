@@ -1,5 +1,6 @@
 //! Sessions: a sign-in creates a refresh family and the first tokens; refreshes rotate them.
-//! Everything here runs inside one database transaction opened by the caller.
+//! Everything here runs inside one database transaction opened by the caller, except
+//! [`refresh`], which opens its own.
 
 use crate::auth::jwt::{Claims, KeySet};
 use crate::auth::tokens::{new_refresh_token, token_hash};
@@ -7,7 +8,7 @@ use crate::db::audit::{self, NewEvent, Origin};
 use crate::db::sessions::{self, Family, Spend};
 use crate::db::tenants::Tenant;
 use crate::db::users::User;
-use crate::db::{tenants, users, AnyConnection};
+use crate::db::{tenants, users, write_tx, AnyConnection};
 use crate::error::ApiError;
 
 /// Lifetimes of what a session hands out.
@@ -74,26 +75,54 @@ fn mint_access_token_with_policy(
         None => tenants::find(conn, &user.tenant_id)?.is_some_and(|t| t.require_2fa),
     };
     let setup_required = require_2fa && crate::db::mfa::find(conn, &user.id)?.is_none();
-    let claims = Claims {
-        iss: keys.issuer().to_string(),
-        sub: user.id.clone(),
-        aud: keys.audience().to_string(),
-        exp: now + life.access_secs,
-        iat: now,
-        nbf: now,
-        jti: uuid::Uuid::new_v4().to_string(),
-        tid: user.tenant_id.clone(),
-        role: Some(user.role.clone()),
-        auth_time: Some(family.auth_time),
+    let holder = Holder {
+        user_id: &user.id,
+        tenant_id: &user.tenant_id,
+        role: &user.role,
+        session_id: &family.id,
+        auth_time: family.auth_time,
         amr: family.amr_list(),
-        acr: Some(family.acr.clone()),
-        sid: Some(family.id.clone()),
-        mfa_setup_required: setup_required.then_some(true),
-        client_id: None,
-        scope: None,
+        acr: &family.acr,
+        setup_required,
     };
+    let claims = holder.claims(keys, life, uuid::Uuid::new_v4().to_string(), now);
     sessions::record_access_token(conn, &claims.jti, Some(&family.id), &user.id, claims.exp)?;
     keys.sign(&claims).map_err(ApiError::internal)
+}
+
+/// Whom a user's access token is for: the user and the session (refresh family) it belongs to.
+struct Holder<'a> {
+    user_id: &'a str,
+    tenant_id: &'a str,
+    role: &'a str,
+    session_id: &'a str,
+    auth_time: i64,
+    amr: Vec<String>,
+    acr: &'a str,
+    setup_required: bool,
+}
+
+impl Holder<'_> {
+    fn claims(self, keys: &KeySet, life: Lifetimes, jti: String, now: i64) -> Claims {
+        Claims {
+            iss: keys.issuer().to_string(),
+            sub: self.user_id.to_string(),
+            aud: keys.audience().to_string(),
+            exp: now + life.access_secs,
+            iat: now,
+            nbf: now,
+            jti,
+            tid: self.tenant_id.to_string(),
+            role: Some(self.role.to_string()),
+            auth_time: Some(self.auth_time),
+            amr: self.amr,
+            acr: Some(self.acr.to_string()),
+            sid: Some(self.session_id.to_string()),
+            mfa_setup_required: self.setup_required.then_some(true),
+            client_id: None,
+            scope: None,
+        }
+    }
 }
 
 /// A sign-in from a device and address not seen for the user in this long e-mails the user.
@@ -169,7 +198,9 @@ pub enum Refreshed {
     Refused,
 }
 
-/// Rotates a refresh token. A replay of a spent token ends its family and is audited.
+/// Rotates a refresh token. A replay of a spent token ends its family and is audited. Opens its
+/// own transaction: on PostgreSQL the common case (a live token of a live session) is one
+/// statement, [`sessions::rotate_live`]; everything else takes the steps of [`refresh_in_steps`].
 pub fn refresh(
     conn: &mut AnyConnection,
     keys: &KeySet,
@@ -178,7 +209,53 @@ pub fn refresh(
     origin: &Origin,
     now: i64,
 ) -> Result<Refreshed, ApiError> {
-    match sessions::spend(conn, &token_hash(presented), now, life.family_idle_secs)? {
+    let presented_hash = token_hash(presented);
+    if let AnyConnection::Postgresql(pg) = conn {
+        let successor = new_refresh_token();
+        let jti = uuid::Uuid::new_v4().to_string();
+        let rotation = sessions::Rotation {
+            presented_hash: &presented_hash,
+            successor_hash: &token_hash(&successor),
+            jti: &jti,
+            access_expires_at: now + life.access_secs,
+            idle_secs: life.family_idle_secs,
+            now,
+        };
+        if let Some(r) = sessions::rotate_live(pg, &rotation)? {
+            let holder = Holder {
+                user_id: &r.user_id,
+                tenant_id: &r.tenant_id,
+                role: &r.role,
+                session_id: &r.family_id,
+                auth_time: r.auth_time,
+                amr: serde_json::from_str(&r.amr).unwrap_or_default(),
+                acr: &r.acr,
+                setup_required: r.mfa_setup_required,
+            };
+            // Signing with the key parsed at start-up cannot fail; the rotation is committed.
+            let access_token = keys.sign(&holder.claims(keys, life, jti, now)).map_err(ApiError::internal)?;
+            return Ok(Refreshed::Ok(Issued {
+                access_token,
+                expires_in: life.access_secs,
+                refresh_token: successor,
+                refresh_max_age: (r.expires_at - now).max(0),
+                family_id: r.family_id,
+            }));
+        }
+    }
+    write_tx(conn, |conn| refresh_in_steps(conn, keys, life, &presented_hash, origin, now))
+}
+
+/// The rotation in steps, inside the caller's transaction: every outcome, on both databases.
+fn refresh_in_steps(
+    conn: &mut AnyConnection,
+    keys: &KeySet,
+    life: Lifetimes,
+    presented_hash: &str,
+    origin: &Origin,
+    now: i64,
+) -> Result<Refreshed, ApiError> {
+    match sessions::spend(conn, presented_hash, now, life.family_idle_secs)? {
         Spend::Invalid => Ok(Refreshed::Refused),
         Spend::Reused(family) => {
             sessions::revoke_family(conn, &family.id, "refresh_token_reused", now)?;

@@ -15,7 +15,7 @@ pub mod users;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
@@ -99,22 +99,54 @@ impl Manager {
     }
 }
 
+/// A pooled connection and when it last did its work without error.
+pub struct Conn {
+    inner: AnyConnection,
+    /// Set when a [`Db::run`] step on it succeeded, cleared when one failed.
+    worked_at: Option<Instant>,
+}
+
+impl std::ops::Deref for Conn {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.inner
+    }
+}
+
+/// A connection that did its work this recently is handed out without a `SELECT 1` first
+/// (HikariCP's "alive bypass window" is the same 500 ms). Under load every checkout is that
+/// recent, and the test was one of the few round trips of a refresh (docs/PERFORMANCE.md). A
+/// connection whose last step failed is always tested, so a dead one is thrown away at its next
+/// checkout instead of failing request after request.
+const ALIVE_BYPASS: Duration = Duration::from_millis(500);
+
 impl ManageConnection for Manager {
-    type Connection = AnyConnection;
+    type Connection = Conn;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
+    fn connect(&self) -> Result<Conn, r2d2::Error> {
         let opened = self.open();
         self.down.store(opened.is_err(), Ordering::Relaxed);
-        opened
+        Ok(Conn { inner: opened?, worked_at: Some(Instant::now()) })
     }
 
-    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), r2d2::Error> {
+        if conn.worked_at.is_some_and(|at| at.elapsed() < ALIVE_BYPASS) {
+            return Ok(());
+        }
+        conn.inner.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)?;
+        conn.worked_at = Some(Instant::now());
+        Ok(())
     }
 
-    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
-        match conn {
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        match &mut conn.inner {
             AnyConnection::Postgresql(c) => <diesel::PgConnection as diesel::r2d2::R2D2Connection>::is_broken(c),
             AnyConnection::Sqlite(c) => <diesel::SqliteConnection as diesel::r2d2::R2D2Connection>::is_broken(c),
         }
@@ -172,7 +204,10 @@ impl Db {
         let wait = self.checkout_timeout();
         actix_web::web::block(move || {
             let mut conn = pool.get_timeout(wait).map_err(|e| E::from(DbError::Unavailable(e.to_string())))?;
-            f(&mut conn)
+            let result = f(&mut conn.inner);
+            // Any failure (an outage among them) has the connection tested before its next use.
+            conn.worked_at = result.is_ok().then(Instant::now);
+            result
         })
         .await
         .map_err(|e| E::from(DbError::Unavailable(format!("blocking pool: {e}"))))?

@@ -2,6 +2,7 @@
 //! access-token revocation list.
 
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Text};
 
 use super::schema::{access_tokens, refresh_families, refresh_tokens, revoked_access_tokens};
 use super::AnyConnection;
@@ -107,6 +108,88 @@ pub fn spend(conn: &mut AnyConnection, token_hash: &str, now: i64, idle_secs: i6
         Some(f) if !f.is_alive(now, idle_secs) => Spend::Invalid,
         Some(f) => Spend::Spent(f),
     })
+}
+
+/// A rotation of a refresh token, as [`rotate_live`] takes it: the presented token's hash, the
+/// successor's hash and the new access token's `jti` and expiry, made by the caller.
+pub struct Rotation<'a> {
+    pub presented_hash: &'a str,
+    pub successor_hash: &'a str,
+    pub jti: &'a str,
+    pub access_expires_at: i64,
+    pub idle_secs: i64,
+    pub now: i64,
+}
+
+/// What the new access token needs after a [`rotate_live`].
+#[derive(QueryableByName)]
+pub struct Rotated {
+    #[diesel(sql_type = Text)]
+    pub family_id: String,
+    #[diesel(sql_type = Text)]
+    pub user_id: String,
+    #[diesel(sql_type = Text)]
+    pub tenant_id: String,
+    #[diesel(sql_type = Text)]
+    pub role: String,
+    #[diesel(sql_type = BigInt)]
+    pub auth_time: i64,
+    #[diesel(sql_type = BigInt)]
+    pub expires_at: i64,
+    /// JSON array, as in [`Family::amr`].
+    #[diesel(sql_type = Text)]
+    pub amr: String,
+    #[diesel(sql_type = Text)]
+    pub acr: String,
+    #[diesel(sql_type = Bool)]
+    pub mfa_setup_required: bool,
+}
+
+/// The whole rotation of a live token as one PostgreSQL statement (atomic on its own, one round
+/// trip): spend the token, touch the family, add the successor, record the access token, and read
+/// what the access token carries. It only acts on a live token of a live family whose user is
+/// enabled, and answers `None` otherwise, having changed nothing (or, when the family was revoked
+/// at the same moment, only spent the token, as [`spend`] would). The caller then takes the steps
+/// of [`spend`], which tell a replay from an unknown token. The conditions on the token and on the
+/// family are checked again on the rows as they are when locked, so a concurrent spend or
+/// revocation wins as it does in [`spend`].
+const ROTATE_LIVE_SQL: &str = "\
+WITH live AS (
+    SELECT r.family_id FROM refresh_tokens r
+    JOIN refresh_families f ON f.id = r.family_id
+    JOIN users u ON u.id = f.user_id
+    WHERE r.token_hash = $1 AND r.used_at IS NULL
+      AND f.revoked_at IS NULL AND f.expires_at > $2 AND f.last_used_at + $3 > $2
+      AND NOT u.disabled
+), spent AS (
+    UPDATE refresh_tokens SET used_at = $2
+    WHERE token_hash = $1 AND used_at IS NULL AND family_id IN (SELECT family_id FROM live)
+    RETURNING family_id
+), family AS (
+    UPDATE refresh_families SET last_used_at = $2
+    WHERE id IN (SELECT family_id FROM spent) AND revoked_at IS NULL
+    RETURNING id, user_id, auth_time, expires_at, amr, acr
+), successor AS (
+    INSERT INTO refresh_tokens (token_hash, family_id, created_at) SELECT $4, id, $2 FROM family
+), access AS (
+    INSERT INTO access_tokens (jti, family_id, subject, expires_at) SELECT $5, id, user_id, $6 FROM family
+)
+SELECT family.id AS family_id, u.id AS user_id, u.tenant_id, u.role, family.auth_time,
+       family.expires_at, family.amr, family.acr,
+       (t.require_2fa AND NOT EXISTS (SELECT 1 FROM user_mfa m WHERE m.user_id = u.id)) AS mfa_setup_required
+FROM family JOIN users u ON u.id = family.user_id JOIN tenants t ON t.id = u.tenant_id";
+
+/// See [`ROTATE_LIVE_SQL`].
+pub fn rotate_live(conn: &mut diesel::PgConnection, r: &Rotation<'_>) -> QueryResult<Option<Rotated>> {
+    diesel::sql_query(ROTATE_LIVE_SQL)
+        .bind::<Text, _>(r.presented_hash)
+        .bind::<BigInt, _>(r.now)
+        .bind::<BigInt, _>(r.idle_secs)
+        .bind::<Text, _>(r.successor_hash)
+        .bind::<Text, _>(r.jti)
+        .bind::<BigInt, _>(r.access_expires_at)
+        .get_result(conn)
+        .optional()
 }
 
 /// The family a refresh token belongs to, spent or not (for logout).

@@ -339,10 +339,7 @@ pub async fn refresh(
     }
     let origin = extract::origin(&req, &state);
     let (keys, life, now) = (state.keys.clone(), lifetimes(&state), state.now());
-    let outcome = state
-        .db
-        .run(move |conn| write_tx(conn, |conn| session::refresh(conn, &keys, life, &token, &origin, now)))
-        .await?;
+    let outcome = state.db.run(move |conn| session::refresh(conn, &keys, life, &token, &origin, now)).await?;
     match outcome {
         Refreshed::Ok(issued) => Ok(authenticated(&state, issued, body.token_delivery.unwrap_or_default())),
         Refreshed::Refused => Err(ApiError::InvalidRefreshToken),
