@@ -35,9 +35,22 @@ struct Counter {
 
 /// Seconds until the lock on `key` lifts, if it is locked at `now`.
 pub fn locked_for(conn: &mut AnyConnection, key: &str, now: i64) -> QueryResult<Option<i64>> {
+    Ok(failures(conn, key, now)?.locked_for)
+}
+
+/// What the throttle holds for `key` at `now`.
+#[derive(Debug, Clone, Copy)]
+pub struct Failures {
+    /// Failures are counted (a success has something to [`reset`]).
+    pub counted: bool,
+    /// Seconds until the lock lifts, if locked.
+    pub locked_for: Option<i64>,
+}
+
+pub fn failures(conn: &mut AnyConnection, key: &str, now: i64) -> QueryResult<Failures> {
     let until: Option<Option<i64>> =
         login_throttle::table.find(key).select(login_throttle::locked_until).first(conn).optional()?;
-    Ok(until.flatten().filter(|u| *u > now).map(|u| u - now))
+    Ok(Failures { counted: until.is_some(), locked_for: until.flatten().filter(|u| *u > now).map(|u| u - now) })
 }
 
 /// Counts one more failure; returns the consecutive count and the lock it set (seconds), if any.

@@ -192,28 +192,33 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let (slug, email) = validate_login(&body)?;
-    extract::limit_signin(&req, &state).await?;
     let origin = extract::origin(&req, &state);
     let key = account_key(slug.as_str(), email.as_str());
     let now = state.now();
 
-    let link_hash = match &body.link_token {
-        Some(t) => Some(crate::routes::sso::check_link_token(&req, &state, t, slug.as_str()).await?),
-        None => None,
-    };
+    // The per-address budget is counted in the database step of the look-up, before it.
+    let budget = extract::SigninBudget::of(&req, &state);
     let (k, s, e) = (key.clone(), slug.as_str().to_string(), email.as_str().to_string());
-    let (locked, account, method) = state
+    let looked_up = state
         .db
         .run(move |conn| -> Result<_, ApiError> {
+            if let Err(retry) = budget.spend(conn)? {
+                return Ok(Err(retry));
+            }
             let account = session::find_account(conn, &s, &e)?;
             let method = match &account {
                 Some((_, u)) => crate::db::mfa::find(conn, &u.id)?,
                 None => None,
             };
-            Ok((throttle::locked_for(conn, &k, now)?, account, method))
+            Ok(Ok((throttle::failures(conn, &k, now)?, account, method)))
         })
         .await?;
-    if let Some(retry) = locked {
+    let (failures, account, method) = looked_up.map_err(|retry| extract::signin_rate_limited(&state, retry))?;
+    let link_hash = match &body.link_token {
+        Some(t) => Some(crate::routes::sso::check_link_token(&req, &state, t, slug.as_str()).await?),
+        None => None,
+    };
+    if let Some(retry) = failures.locked_for {
         state.metrics.signin("locked");
         return Err(ApiError::TooManyAttempts { retry_after: retry as u64 });
     }
@@ -237,7 +242,9 @@ pub async fn login(
                 .db
                 .run(move |conn| {
                     write_tx(conn, |conn| {
-                        throttle::reset(conn, &key)?;
+                        if failures.counted {
+                            throttle::reset(conn, &key)?;
+                        }
                         if let Some(link) = &link_hash {
                             crate::routes::sso::redeem_link(conn, &st, &user, link, &origin, now)?;
                         }

@@ -13,7 +13,7 @@ use crate::auth::jwt::Claims;
 use crate::db::audit::Origin;
 use crate::db::tenants::Tenant;
 use crate::db::users::User;
-use crate::db::{sessions, tenants, users};
+use crate::db::{sessions, tenants, users, AnyConnection};
 use crate::error::{extractors::BODY_LIMIT, ApiError};
 use crate::state::AppState;
 
@@ -156,18 +156,35 @@ pub fn origin(req: &HttpRequest, state: &AppState) -> Origin {
 
 /// The per-address budget of the sign-in endpoints → 429 with `Retry-After`.
 pub async fn limit_signin(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
-    let ip = client_ip(req, state).map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into());
-    let (limit, now) = (state.config.signin_per_ip_per_min, state.now());
-    let result = state
-        .db
-        .run(move |conn| {
-            crate::db::throttle::hit(conn, &format!("signin-ip\n{ip}"), limit, 60, now).map_err(ApiError::from)
-        })
-        .await?;
-    result.map_err(|retry| {
-        state.metrics.signin("rate_limited");
-        ApiError::TooManyAttempts { retry_after: retry.max(1) as u64 }
-    })
+    let budget = SigninBudget::of(req, state);
+    let spent = state.db.run(move |conn| budget.spend(conn).map_err(ApiError::from)).await?;
+    spent.map_err(|retry| signin_rate_limited(state, retry))
+}
+
+/// One attempt counted against the per-address sign-in budget, inside a caller's database step
+/// (password sign-in counts it in the step that looks the account up: one round trip fewer).
+pub struct SigninBudget {
+    key: String,
+    limit: u32,
+    now: i64,
+}
+
+impl SigninBudget {
+    pub fn of(req: &HttpRequest, state: &AppState) -> Self {
+        let ip = client_ip(req, state).map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into());
+        Self { key: format!("signin-ip\n{ip}"), limit: state.config.signin_per_ip_per_min, now: state.now() }
+    }
+
+    /// `Err(retry_after)` once the budget is spent.
+    pub fn spend(&self, conn: &mut AnyConnection) -> diesel::QueryResult<Result<(), i64>> {
+        crate::db::throttle::hit(conn, &self.key, self.limit, 60, self.now)
+    }
+}
+
+/// The 429 of a spent sign-in budget, counted in the metrics.
+pub fn signin_rate_limited(state: &AppState, retry_after: i64) -> ApiError {
+    state.metrics.signin("rate_limited");
+    ApiError::TooManyAttempts { retry_after: retry_after.max(1) as u64 }
 }
 
 /// A JSON body that may be absent (an empty body gives `T::default()`); same limits and
