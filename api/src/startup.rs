@@ -115,8 +115,12 @@ impl Application {
 
 fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let data = web::Data::new(state);
+    // The OpenAPI document is built and serialized once; every worker serves the same bytes
+    // (built per worker, it cost each a copy of the whole document: docs/PERFORMANCE.md).
+    let spec_json = web::Bytes::from(serde_json::to_vec(&crate::openapi::spec())?);
     let server = HttpServer::new(move || {
         let metrics = data.metrics.clone();
+        let spec_json = spec_json.clone();
         App::new()
             .app_data(data.clone())
             .app_data(web::JsonConfig::default().limit(extractors::BODY_LIMIT).error_handler(extractors::json))
@@ -145,7 +149,14 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
                 }
             })
             .configure(routes::configure)
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", crate::openapi::spec()))
+            .route(
+                "/api-docs/openapi.json",
+                web::get().to(move || {
+                    let body = spec_json.clone();
+                    async move { actix_web::HttpResponse::Ok().content_type("application/json").body(body) }
+                }),
+            )
+            .service(SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::new(["/api-docs/openapi.json"])))
             .default_service(web::to(routes::fallback))
     })
     .shutdown_timeout(10)

@@ -99,7 +99,13 @@ async fn swagger_ui_is_served_without_internet_access(b: Backend) {
     assert!(bundle.text.len() > 100_000);
     let spec = app.get("/api-docs/openapi.json").await;
     assert_eq!(spec.status, 200);
+    assert_eq!(spec.header("content-type"), Some("application/json"));
     assert!(spec.body["openapi"].as_str().unwrap().starts_with("3.1"));
+    // The page explores the document the service serves, which is the one the code describes.
+    let init = app.get("/docs/swagger-initializer.js").await;
+    assert_eq!(init.status, 200);
+    assert!(init.text.contains("/api-docs/openapi.json"), "{}", init.text);
+    assert_eq!(spec.body, serde_json::to_value(cloudcx_auth::openapi::spec()).unwrap());
 }
 
 async fn unknown_paths_outside_the_api_serve_the_spa_index(b: Backend) {
