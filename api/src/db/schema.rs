@@ -279,6 +279,7 @@ diesel::table! {
 
 diesel::joinable!(sso_connections -> sso_providers (provider_id));
 diesel::joinable!(users -> tenants (tenant_id));
+diesel::joinable!(user_mfa -> users (user_id));
 diesel::joinable!(refresh_families -> users (user_id));
 diesel::joinable!(refresh_tokens -> refresh_families (family_id));
 

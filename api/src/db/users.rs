@@ -31,6 +31,24 @@ pub fn find_with_site_policy(conn: &mut AnyConnection, id: &str) -> QueryResult<
         .optional()
 }
 
+/// The account behind a submitted (site slug, e-mail) with its site and its 2FA method, in one
+/// query (password sign-in): `None` unless both the site and the user exist.
+pub fn find_for_sign_in(
+    conn: &mut AnyConnection,
+    slug: &str,
+    email: &str,
+) -> QueryResult<Option<(super::tenants::Tenant, User, Option<super::mfa::UserMfa>)>> {
+    use super::schema::{tenants, user_mfa};
+    users::table
+        .inner_join(tenants::table)
+        .left_join(user_mfa::table)
+        .filter(tenants::slug.eq(slug))
+        .filter(users::email.eq(email))
+        .select((super::tenants::Tenant::as_select(), User::as_select(), Option::<super::mfa::UserMfa>::as_select()))
+        .first(conn)
+        .optional()
+}
+
 pub fn find_in_tenant(conn: &mut AnyConnection, tenant_id: &str, id: &str) -> QueryResult<Option<User>> {
     users::table
         .filter(users::tenant_id.eq(tenant_id))

@@ -205,10 +205,9 @@ pub async fn login(
             if let Err(retry) = budget.spend(conn)? {
                 return Ok(Err(retry));
             }
-            let account = session::find_account(conn, &s, &e)?;
-            let method = match &account {
-                Some((_, u)) => crate::db::mfa::find(conn, &u.id)?,
-                None => None,
+            let (account, method) = match crate::db::users::find_for_sign_in(conn, &s, &e)? {
+                Some((tenant, user, method)) => (Some((tenant, user)), method),
+                None => (None, None),
             };
             Ok(Ok((throttle::failures(conn, &k, now)?, account, method)))
         })
