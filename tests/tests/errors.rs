@@ -188,7 +188,7 @@ async fn connections_the_database_ends_are_replaced_without_a_500() {
         }
     };
 
-    // Right after their last use: at most one 503 per connection, then every request is served.
+    // Right after their last use: the bypass hands out a dead connection once, then every request is served.
     for r in me_together(8).await {
         assert_eq!(r.status, 200, "{}", r.text);
     }
@@ -201,9 +201,11 @@ async fn connections_the_database_ends_are_replaced_without_a_500() {
         }
         statuses.push(r.status.as_u16());
     }
+    // The first dead connection found has every other one that worked before it tested too,
+    // so one request fails, not one per pooled connection.
     let failed = statuses.iter().filter(|s| **s != 200).count();
-    assert!(failed <= 16, "at most one failure per pooled connection: {statuses:?}");
-    assert!(statuses[16..].iter().all(|s| *s == 200), "{statuses:?}");
+    assert!(failed <= 1, "one failure, not one per pooled connection: {statuses:?}");
+    assert!(statuses[1..].iter().all(|s| *s == 200), "{statuses:?}");
 
     // Idle for longer than the bypass window: tested at check-out, replaced, nothing fails.
     for r in me_together(8).await {

@@ -9,6 +9,7 @@ pub mod schema;
 pub mod service_clients;
 pub mod sessions;
 pub mod sso;
+pub mod statement;
 pub mod tenants;
 pub mod throttle;
 pub mod users;
@@ -70,6 +71,10 @@ pub struct Manager {
     /// it is set, requests wait [`CHECKOUT_TIMEOUT_WHILE_DOWN`] for a connection instead of the
     /// full [`CHECKOUT_TIMEOUT`], so an outage answers 503 at once instead of holding requests.
     down: Arc<AtomicBool>,
+    /// When a pooled connection was last found dead at checkout. A database that ends one
+    /// connection (a restart, a failover, `pg_terminate_backend`) has usually ended them all, so
+    /// from then on every connection that last worked before it is tested too, alive bypass or not.
+    found_dead: Arc<std::sync::Mutex<Option<Instant>>>,
 }
 
 /// How long a request waits for a pooled connection (all of them busy) in normal times.
@@ -123,7 +128,8 @@ impl std::ops::DerefMut for Conn {
 /// (HikariCP's "alive bypass window" is the same 500 ms). Under load every checkout is that
 /// recent, and the test was one of the few round trips of a refresh (docs/PERFORMANCE.md). A
 /// connection whose last step failed is always tested, so a dead one is thrown away at its next
-/// checkout instead of failing request after request.
+/// checkout instead of failing request after request; once one is found dead, every connection
+/// that last worked before that is tested as well (`Manager::found_dead`).
 const ALIVE_BYPASS: Duration = Duration::from_millis(500);
 
 impl ManageConnection for Manager {
@@ -137,10 +143,14 @@ impl ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut Conn) -> Result<(), r2d2::Error> {
-        if conn.worked_at.is_some_and(|at| at.elapsed() < ALIVE_BYPASS) {
+        let found_dead = *self.found_dead.lock().unwrap_or_else(|e| e.into_inner());
+        if conn.worked_at.is_some_and(|at| at.elapsed() < ALIVE_BYPASS && found_dead.is_none_or(|dead| at > dead)) {
             return Ok(());
         }
-        conn.inner.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)?;
+        if let Err(e) = conn.inner.batch_execute("SELECT 1") {
+            *self.found_dead.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+            return Err(r2d2::Error::QueryError(e));
+        }
         conn.worked_at = Some(Instant::now());
         Ok(())
     }
@@ -185,7 +195,7 @@ impl Db {
             .min_idle(Some(0))
             .connection_timeout(CHECKOUT_TIMEOUT)
             .test_on_check_out(true)
-            .build_unchecked(Manager { target: target.clone(), down: down.clone() });
+            .build_unchecked(Manager { target: target.clone(), down: down.clone(), found_dead: Default::default() });
         Self { pool, target, down }
     }
 
