@@ -71,7 +71,13 @@ pub fn queue_text(
     text: &str,
     now: i64,
 ) -> Result<(), DbError> {
-    let row = OutboxRow {
+    outbox::enqueue(conn, &sealed_text(key, to, subject, text, now))?;
+    Ok(())
+}
+
+/// The outbox row [`queue_text`] inserts: the body sealed under the data key, due at once.
+pub fn sealed_text(key: &DataKey, to: &str, subject: &str, text: &str, now: i64) -> OutboxRow {
+    OutboxRow {
         id: uuid::Uuid::now_v7().to_string(),
         recipient: to.to_string(),
         subject: subject.to_string(),
@@ -81,9 +87,7 @@ pub fn queue_text(
         next_attempt_at: now,
         sent_at: None,
         last_error: None,
-    };
-    outbox::enqueue(conn, &row)?;
-    Ok(())
+    }
 }
 
 /// Sends due notices until the process ends: woken at once after a change, and every few

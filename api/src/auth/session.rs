@@ -128,10 +128,12 @@ impl Holder<'_> {
 /// A sign-in from a device and address not seen for the user in this long e-mails the user.
 pub const NEW_DEVICE_WINDOW_SECS: i64 = 30 * 86_400;
 
-/// Starts a session for `user`: a new family, its first refresh token and an access token; a
-/// sign-in from a new device and address queues a notice.
+/// Signs `user` in: a new session (family, first refresh token, access token), the sign-in
+/// recorded on the user and as `sign_in_succeeded` in the audit log (`details` plus the session's
+/// id), and a notice queued when the device and address are new to the user. Runs inside the
+/// caller's transaction; on PostgreSQL the writes are one statement, [`sessions::open`].
 #[expect(clippy::too_many_arguments, reason = "one transaction step with its whole context")]
-pub fn start(
+pub fn sign_in(
     conn: &mut AnyConnection,
     data_key: &crate::auth::secrets::DataKey,
     keys: &KeySet,
@@ -140,6 +142,7 @@ pub fn start(
     how: &Authentication,
     origin: &Origin,
     now: i64,
+    mut details: serde_json::Value,
 ) -> Result<Issued, ApiError> {
     let family = Family {
         id: uuid::Uuid::new_v4().to_string(),
@@ -156,19 +159,101 @@ pub fn start(
         revoked_at: None,
         revoked_reason: None,
     };
-    sessions::insert_family(conn, &family)?;
-    users::touch_sign_in(conn, &user.id, now)?;
-    let ua = family.user_agent.as_deref();
-    if !sessions::seen_device(conn, &user.id, family.ip.as_deref(), ua, now - NEW_DEVICE_WINDOW_SECS, &family.id)? {
-        let device = crate::domain::device_name(ua.unwrap_or(""));
-        let text = format!(
-            "Your CloudCX account was signed in to from a new device: {device}, address {}, at {}.\n\nIf this was not you, change your password and sign out the other devices in Security Settings.",
-            family.ip.as_deref().unwrap_or("unknown"),
-            crate::clock::rfc3339(now),
-        );
-        crate::notices::queue_text(conn, data_key, &user.email, "New sign-in to your CloudCX account", &text, now)?;
+    if let Some(map) = details.as_object_mut() {
+        map.insert("session_id".into(), family.id.clone().into());
     }
-    hand_out(conn, keys, life, user, &family, now, None)
+    let event = NewEvent {
+        tenant_id: Some(&user.tenant_id),
+        kind: "sign_in_succeeded",
+        user_id: Some(&user.id),
+        actor_id: Some(&user.id),
+        details,
+    };
+    let AnyConnection::Postgresql(pg) = conn else {
+        let issued = start_in_steps(conn, data_key, keys, life, user, &family, now)?;
+        audit::record(conn, origin, now, event)?;
+        return Ok(issued);
+    };
+    let refresh_token = new_refresh_token();
+    let jti = uuid::Uuid::new_v4().to_string();
+    let opened = sessions::open(
+        pg,
+        &sessions::Opening {
+            family: &family,
+            refresh_hash: &token_hash(&refresh_token),
+            jti: &jti,
+            access_expires_at: now + life.access_secs,
+            seen_since: now - NEW_DEVICE_WINDOW_SECS,
+            audit: &audit::row(origin, now, event),
+            notice: &new_device_notice(data_key, user, &family, now),
+        },
+    )?;
+    let holder = Holder {
+        user_id: &user.id,
+        tenant_id: &user.tenant_id,
+        role: &user.role,
+        session_id: &family.id,
+        auth_time: family.auth_time,
+        amr: family.amr_list(),
+        acr: &family.acr,
+        setup_required: opened.mfa_setup_required,
+    };
+    let access_token = keys.sign(&holder.claims(keys, life, jti, now)).map_err(ApiError::internal)?;
+    Ok(Issued {
+        access_token,
+        expires_in: life.access_secs,
+        refresh_token,
+        refresh_max_age: (family.expires_at - now).max(0),
+        family_id: family.id,
+    })
+}
+
+/// Runs `sign_in`, a call of [`sign_in`] and nothing else, as a change of its own: on PostgreSQL
+/// that is one statement, atomic without a transaction (`BEGIN` and `COMMIT` are two round trips
+/// fewer); on SQLite it takes a write transaction.
+pub fn sign_in_by_itself<F>(conn: &mut AnyConnection, sign_in: F) -> Result<Issued, ApiError>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<Issued, ApiError>,
+{
+    match conn {
+        AnyConnection::Postgresql(_) => sign_in(conn),
+        AnyConnection::Sqlite(_) => write_tx(conn, sign_in),
+    }
+}
+
+/// The steps of [`sign_in`] but the audit event, one statement each (SQLite).
+fn start_in_steps(
+    conn: &mut AnyConnection,
+    data_key: &crate::auth::secrets::DataKey,
+    keys: &KeySet,
+    life: Lifetimes,
+    user: &User,
+    family: &Family,
+    now: i64,
+) -> Result<Issued, ApiError> {
+    sessions::insert_family(conn, family)?;
+    users::touch_sign_in(conn, &user.id, now)?;
+    let (ip, ua) = (family.ip.as_deref(), family.user_agent.as_deref());
+    if !sessions::seen_device(conn, &user.id, ip, ua, now - NEW_DEVICE_WINDOW_SECS, &family.id)? {
+        crate::db::outbox::enqueue(conn, &new_device_notice(data_key, user, family, now))?;
+    }
+    hand_out(conn, keys, life, user, family, now, None)
+}
+
+/// The e-mail a sign-in from a new device and address sends the user.
+fn new_device_notice(
+    data_key: &crate::auth::secrets::DataKey,
+    user: &User,
+    family: &Family,
+    now: i64,
+) -> crate::db::outbox::OutboxRow {
+    let device = crate::domain::device_name(family.user_agent.as_deref().unwrap_or(""));
+    let text = format!(
+        "Your CloudCX account was signed in to from a new device: {device}, address {}, at {}.\n\nIf this was not you, change your password and sign out the other devices in Security Settings.",
+        family.ip.as_deref().unwrap_or("unknown"),
+        crate::clock::rfc3339(now),
+    );
+    crate::notices::sealed_text(data_key, &user.email, "New sign-in to your CloudCX account", &text, now)
 }
 
 fn hand_out(

@@ -37,7 +37,13 @@ pub struct NewEvent<'a> {
 }
 
 pub fn record(conn: &mut AnyConnection, origin: &Origin, now: i64, event: NewEvent<'_>) -> QueryResult<()> {
-    let row = AuditEvent {
+    diesel::insert_into(audit_events::table).values(&row(origin, now, event)).execute(conn)?;
+    Ok(())
+}
+
+/// The row [`record`] inserts.
+pub fn row(origin: &Origin, now: i64, event: NewEvent<'_>) -> AuditEvent {
+    AuditEvent {
         // Version 7: time-ordered, so "newest first" and the `before` cursor sort by id.
         id: uuid::Uuid::now_v7().to_string(),
         tenant_id: event.tenant_id.map(str::to_string),
@@ -48,9 +54,7 @@ pub fn record(conn: &mut AnyConnection, origin: &Origin, now: i64, event: NewEve
         ip: origin.ip.clone(),
         user_agent: origin.user_agent.as_deref().map(|ua| ua.chars().take(512).collect()),
         details: event.details.to_string(),
-    };
-    diesel::insert_into(audit_events::table).values(&row).execute(conn)?;
-    Ok(())
+    }
 }
 
 #[derive(Debug, Default, Clone)]

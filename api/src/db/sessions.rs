@@ -158,38 +158,168 @@ WITH live AS (
     SELECT r.family_id FROM refresh_tokens r
     JOIN refresh_families f ON f.id = r.family_id
     JOIN users u ON u.id = f.user_id
-    WHERE r.token_hash = $1 AND r.used_at IS NULL
-      AND f.revoked_at IS NULL AND f.expires_at > $2 AND f.last_used_at + $3 > $2
+    WHERE r.token_hash = ? AND r.used_at IS NULL
+      AND f.revoked_at IS NULL AND f.expires_at > ? AND f.last_used_at + ? > ?
       AND NOT u.disabled
 ), spent AS (
-    UPDATE refresh_tokens SET used_at = $2
-    WHERE token_hash = $1 AND used_at IS NULL AND family_id IN (SELECT family_id FROM live)
+    UPDATE refresh_tokens SET used_at = ?
+    WHERE token_hash = ? AND used_at IS NULL AND family_id IN (SELECT family_id FROM live)
     RETURNING family_id
 ), family AS (
-    UPDATE refresh_families SET last_used_at = $2
+    UPDATE refresh_families SET last_used_at = ?
     WHERE id IN (SELECT family_id FROM spent) AND revoked_at IS NULL
     RETURNING id, user_id, auth_time, expires_at, amr, acr
 ), successor AS (
-    INSERT INTO refresh_tokens (token_hash, family_id, created_at) SELECT $4, id, $2 FROM family
+    INSERT INTO refresh_tokens (token_hash, family_id, created_at) SELECT ?, id, ? FROM family
 ), access AS (
-    INSERT INTO access_tokens (jti, family_id, subject, expires_at) SELECT $5, id, user_id, $6 FROM family
+    INSERT INTO access_tokens (jti, family_id, subject, expires_at) SELECT ?, id, user_id, ? FROM family
 )
 SELECT family.id AS family_id, u.id AS user_id, u.tenant_id, u.role, family.auth_time,
        family.expires_at, family.amr, family.acr,
        (t.require_2fa AND NOT EXISTS (SELECT 1 FROM user_mfa m WHERE m.user_id = u.id)) AS mfa_setup_required
 FROM family JOIN users u ON u.id = family.user_id JOIN tenants t ON t.id = u.tenant_id";
 
-/// See [`ROTATE_LIVE_SQL`].
+/// See [`ROTATE_LIVE_SQL`]; kept prepared on the connection.
 pub fn rotate_live(conn: &mut diesel::PgConnection, r: &Rotation<'_>) -> QueryResult<Option<Rotated>> {
-    diesel::sql_query(ROTATE_LIVE_SQL)
-        .bind::<Text, _>(r.presented_hash)
-        .bind::<BigInt, _>(r.now)
-        .bind::<BigInt, _>(r.idle_secs)
-        .bind::<Text, _>(r.successor_hash)
-        .bind::<Text, _>(r.jti)
-        .bind::<BigInt, _>(r.access_expires_at)
-        .get_result(conn)
-        .optional()
+    use super::statement::{Bind, Statement};
+    let (presented, now) = (Bind::Text(r.presented_hash), Bind::BigInt(r.now));
+    Statement::new(
+        ROTATE_LIVE_SQL,
+        vec![
+            presented,
+            now,
+            Bind::BigInt(r.idle_secs),
+            now,
+            now,
+            presented,
+            now,
+            Bind::Text(r.successor_hash),
+            now,
+            Bind::Text(r.jti),
+            Bind::BigInt(r.access_expires_at),
+        ],
+    )
+    .get_result(conn)
+    .optional()
+}
+
+/// What a sign-in writes, for [`open`].
+pub struct Opening<'a> {
+    pub family: &'a Family,
+    pub refresh_hash: &'a str,
+    pub jti: &'a str,
+    pub access_expires_at: i64,
+    /// A family of the same device and address created since then means the device is known.
+    pub seen_since: i64,
+    pub audit: &'a super::audit::AuditEvent,
+    /// Queued only when the device is new.
+    pub notice: &'a super::outbox::OutboxRow,
+}
+
+/// What [`open`] found.
+#[derive(QueryableByName)]
+pub struct Opened {
+    #[diesel(sql_type = Bool)]
+    pub new_device: bool,
+    #[diesel(sql_type = Bool)]
+    pub mfa_setup_required: bool,
+}
+
+/// A sign-in as one PostgreSQL statement (atomic on its own, one round trip): the new family, the
+/// user's `last_sign_in_at`, the first refresh token, the access-token record, the audit event,
+/// and the new-device notice when no family of the same device and address was created since
+/// `seen_since` (the statement's snapshot does not see the family it inserts). It reads whether
+/// the site requires 2FA of a user who has none, for the access token. The steps it replaces are
+/// in `auth::session::sign_in`, which SQLite takes.
+const OPEN_SQL: &str = "\
+WITH family AS (
+    INSERT INTO refresh_families
+        (id, user_id, tenant_id, created_at, auth_time, last_used_at, expires_at, amr, acr, ip, user_agent)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    RETURNING id
+), touched AS (
+    UPDATE users SET last_sign_in_at = ? WHERE id = ?
+), token AS (
+    INSERT INTO refresh_tokens (token_hash, family_id, created_at) SELECT ?, id, ? FROM family
+), access AS (
+    INSERT INTO access_tokens (jti, family_id, subject, expires_at) SELECT ?, id, ?, ? FROM family
+), audit AS (
+    INSERT INTO audit_events (id, tenant_id, at, kind, user_id, actor_id, ip, user_agent, details)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+), seen AS (
+    SELECT EXISTS (
+        SELECT 1 FROM refresh_families
+        WHERE user_id = ? AND created_at >= ? AND ip IS NOT DISTINCT FROM ? AND user_agent IS NOT DISTINCT FROM ?
+    ) AS known
+), notice AS (
+    INSERT INTO outbox (id, recipient, subject, sealed_body, created_at, attempts, next_attempt_at)
+    SELECT ?, ?, ?, ?, ?, ?, ? FROM seen WHERE NOT seen.known
+)
+SELECT NOT seen.known AS new_device,
+       (t.require_2fa AND NOT EXISTS (SELECT 1 FROM user_mfa m WHERE m.user_id = ?)) AS mfa_setup_required
+FROM seen, tenants t WHERE t.id = ?";
+
+/// See [`OPEN_SQL`]; kept prepared on the connection.
+pub fn open(conn: &mut diesel::PgConnection, o: &Opening<'_>) -> QueryResult<Opened> {
+    use super::statement::{Bind, Statement};
+    let (f, a, n) = (o.family, o.audit, o.notice);
+    let (user, ip, ua) =
+        (Bind::Text(&f.user_id), Bind::NullableText(f.ip.as_deref()), Bind::NullableText(f.user_agent.as_deref()));
+    let now = Bind::BigInt(f.created_at);
+    Statement::new(
+        OPEN_SQL,
+        vec![
+            // family
+            Bind::Text(&f.id),
+            user,
+            Bind::Text(&f.tenant_id),
+            now,
+            Bind::BigInt(f.auth_time),
+            Bind::BigInt(f.last_used_at),
+            Bind::BigInt(f.expires_at),
+            Bind::Text(&f.amr),
+            Bind::Text(&f.acr),
+            ip,
+            ua,
+            // touched
+            now,
+            user,
+            // token
+            Bind::Text(o.refresh_hash),
+            now,
+            // access
+            Bind::Text(o.jti),
+            user,
+            Bind::BigInt(o.access_expires_at),
+            // audit
+            Bind::Text(&a.id),
+            Bind::NullableText(a.tenant_id.as_deref()),
+            Bind::BigInt(a.at),
+            Bind::Text(&a.kind),
+            Bind::NullableText(a.user_id.as_deref()),
+            Bind::NullableText(a.actor_id.as_deref()),
+            Bind::NullableText(a.ip.as_deref()),
+            Bind::NullableText(a.user_agent.as_deref()),
+            Bind::Text(&a.details),
+            // seen
+            user,
+            Bind::BigInt(o.seen_since),
+            ip,
+            ua,
+            // notice
+            Bind::Text(&n.id),
+            Bind::Text(&n.recipient),
+            Bind::Text(&n.subject),
+            Bind::Text(&n.sealed_body),
+            Bind::BigInt(n.created_at),
+            Bind::Integer(n.attempts),
+            Bind::BigInt(n.next_attempt_at),
+            // result
+            user,
+            Bind::Text(&f.tenant_id),
+        ],
+    )
+    .get_result(conn)
 }
 
 /// The family a refresh token belongs to, spent or not (for logout).

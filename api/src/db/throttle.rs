@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
 
 use super::schema::login_throttle;
+use super::statement::{Bind, Statement};
 use super::AnyConnection;
 use crate::on_each_backend;
 
@@ -82,10 +83,12 @@ pub fn hit(conn: &mut AnyConnection, key: &str, limit: u32, window: i64, now: i6
                ON CONFLICT (key) DO UPDATE SET \
                count = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.count + 1 ELSE 1 END, \
                window_start = excluded.window_start RETURNING count AS n";
-    let count = on_each_backend!(conn, sql, |c, q| q
-        .bind::<Text, _>(key)
-        .bind::<BigInt, _>(window_start)
-        .get_result::<Counter>(c))?
+    // Kept prepared: every sign-in request passes here first.
+    let statement = Statement::new(sql, vec![Bind::Text(key), Bind::BigInt(window_start)]);
+    let count = match conn {
+        AnyConnection::Postgresql(c) => statement.get_result::<Counter>(c),
+        AnyConnection::Sqlite(c) => statement.get_result::<Counter>(c),
+    }?
     .n;
     if count as i64 > limit as i64 {
         Ok(Err(window_start + window - now))

@@ -236,10 +236,18 @@ pub async fn login(
             state.metrics.signin("mfa_required");
             Ok(mfa::mfa_required(token, method))
         }
-        (true, Some((tenant, user))) => {
+        (true, Some((_, user))) => {
             let issued = state
                 .db
                 .run(move |conn| {
+                    let sign_in = |conn: &mut crate::db::AnyConnection| {
+                        let details = serde_json::json!({ "method": "password" });
+                        let how = Authentication::password();
+                        session::sign_in(conn, &st.data_key, &keys, life, &user, &how, &origin, now, details)
+                    };
+                    if !failures.counted && link_hash.is_none() {
+                        return session::sign_in_by_itself(conn, sign_in);
+                    }
                     write_tx(conn, |conn| {
                         if failures.counted {
                             throttle::reset(conn, &key)?;
@@ -247,29 +255,7 @@ pub async fn login(
                         if let Some(link) = &link_hash {
                             crate::routes::sso::redeem_link(conn, &st, &user, link, &origin, now)?;
                         }
-                        let issued = session::start(
-                            conn,
-                            &st.data_key,
-                            &keys,
-                            life,
-                            &user,
-                            &Authentication::password(),
-                            &origin,
-                            now,
-                        )?;
-                        audit::record(
-                            conn,
-                            &origin,
-                            now,
-                            NewEvent {
-                                tenant_id: Some(&tenant.id),
-                                kind: "sign_in_succeeded",
-                                user_id: Some(&user.id),
-                                actor_id: Some(&user.id),
-                                details: serde_json::json!({ "method": "password", "session_id": issued.family_id }),
-                            },
-                        )?;
-                        Ok::<_, ApiError>(issued)
+                        sign_in(conn)
                     })
                 })
                 .await?;

@@ -267,18 +267,17 @@ pub async fn verify(
                         if let Some(link) = &challenge.link_token_hash {
                             crate::routes::sso::redeem_link(conn, &st, &user, link, &origin, now)?;
                         }
-                        let issued = session::start(conn, &st.data_key, &st.keys, lifetimes(&st), &user, &how, &origin, now)?;
-                        audit::record(
+                        let details = serde_json::json!({ "method": factor.as_str() });
+                        let issued = session::sign_in(
                             conn,
+                            &st.data_key,
+                            &st.keys,
+                            lifetimes(&st),
+                            &user,
+                            &how,
                             &origin,
                             now,
-                            NewEvent {
-                                tenant_id: Some(&user.tenant_id),
-                                kind: "sign_in_succeeded",
-                                user_id: Some(&user.id),
-                                actor_id: Some(&user.id),
-                                details: serde_json::json!({ "method": factor.as_str(), "session_id": issued.family_id }),
-                            },
+                            details,
                         )?;
                         Ok::<_, ApiError>(Verified::Ok(issued))
                     }

@@ -777,19 +777,9 @@ fn sso_sign_in(
         amr.push("mfa".into());
     }
     let how = Authentication { amr, acr: if idp_mfa { "aal2" } else { "aal1" } };
-    let issued = session::start(conn, &state.data_key, &state.keys, lifetimes(state), &user, &how, origin, now)?;
-    audit::record(
-        conn,
-        origin,
-        now,
-        NewEvent {
-            tenant_id: Some(&user.tenant_id),
-            kind: "sign_in_succeeded",
-            user_id: Some(&user.id),
-            actor_id: Some(&user.id),
-            details: serde_json::json!({ "method": "sso", "provider_id": provider.id, "session_id": issued.family_id }),
-        },
-    )?;
+    let details = serde_json::json!({ "method": "sso", "provider_id": provider.id });
+    let issued =
+        session::sign_in(conn, &state.data_key, &state.keys, lifetimes(state), &user, &how, origin, now, details)?;
     Ok(Completed::Signed(issued))
 }
 
