@@ -2,7 +2,7 @@
 //! (site, e-mail) and fixed-window request counters. Each change is one atomic statement.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Text};
+use diesel::sql_types::{BigInt, Bool, Integer, Text};
 
 use super::schema::login_throttle;
 use super::statement::{Bind, Statement};
@@ -95,6 +95,45 @@ pub fn hit(conn: &mut AnyConnection, key: &str, limit: u32, window: i64, now: i6
     } else {
         Ok(Ok(()))
     }
+}
+
+/// The fixed-window counter of [`hit`] and, in the same statement, what the throttle holds for
+/// `account` ([`failures`]): the first database step of a password sign-in, one round trip on
+/// PostgreSQL. `Err(retry_after)` once the budget is spent; the failures are read either way.
+pub fn hit_and_failures(
+    conn: &mut AnyConnection,
+    key: &str,
+    limit: u32,
+    window: i64,
+    now: i64,
+    account: &str,
+) -> QueryResult<(Result<(), i64>, Failures)> {
+    let AnyConnection::Postgresql(pg) = conn else {
+        return Ok((hit(conn, key, limit, window, now)?, failures(conn, account, now)?));
+    };
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Integer)]
+        n: i32,
+        #[diesel(sql_type = Bool)]
+        counted: bool,
+        #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+        locked_until: Option<i64>,
+    }
+    let sql = "WITH hit AS (
+            INSERT INTO rate_limits (key, window_start, count) VALUES (?, ?, 1)
+            ON CONFLICT (key) DO UPDATE SET
+            count = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.count + 1 ELSE 1 END,
+            window_start = excluded.window_start RETURNING count AS n
+        )
+        SELECT hit.n, t.key IS NOT NULL AS counted, t.locked_until FROM hit LEFT JOIN login_throttle t ON t.key = ?";
+    let window_start = now - now.rem_euclid(window);
+    let row: Row =
+        Statement::new(sql, vec![Bind::Text(key), Bind::BigInt(window_start), Bind::Text(account)]).get_result(pg)?;
+    let spent = if row.n as i64 > limit as i64 { Err(window_start + window - now) } else { Ok(()) };
+    let failures =
+        Failures { counted: row.counted, locked_for: row.locked_until.filter(|u| *u > now).map(|u| u - now) };
+    Ok((spent, failures))
 }
 
 /// Drops counters whose window has passed (run now and then by the housekeeping task).

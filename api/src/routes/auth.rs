@@ -202,14 +202,15 @@ pub async fn login(
     let looked_up = state
         .db
         .run(move |conn| -> Result<_, ApiError> {
-            if let Err(retry) = budget.spend(conn)? {
+            let (spent, failures) = budget.spend_reading(conn, &k)?;
+            if let Err(retry) = spent {
                 return Ok(Err(retry));
             }
             let (account, method) = match crate::db::users::find_for_sign_in(conn, &s, &e)? {
                 Some((tenant, user, method)) => (Some((tenant, user)), method),
                 None => (None, None),
             };
-            Ok(Ok((throttle::failures(conn, &k, now)?, account, method)))
+            Ok(Ok((failures, account, method)))
         })
         .await?;
     let (failures, account, method) = looked_up.map_err(|retry| extract::signin_rate_limited(&state, retry))?;

@@ -179,6 +179,15 @@ impl SigninBudget {
     pub fn spend(&self, conn: &mut AnyConnection) -> diesel::QueryResult<Result<(), i64>> {
         crate::db::throttle::hit(conn, &self.key, self.limit, 60, self.now)
     }
+
+    /// [`SigninBudget::spend`] and what the throttle holds for `account`, in one statement.
+    pub fn spend_reading(
+        &self,
+        conn: &mut AnyConnection,
+        account: &str,
+    ) -> diesel::QueryResult<(Result<(), i64>, crate::db::throttle::Failures)> {
+        crate::db::throttle::hit_and_failures(conn, &self.key, self.limit, 60, self.now, account)
+    }
 }
 
 /// The 429 of a spent sign-in budget, counted in the metrics.
