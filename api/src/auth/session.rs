@@ -85,7 +85,7 @@ fn mint_access_token_with_policy(
         acr: &family.acr,
         setup_required,
     };
-    let claims = holder.claims(keys, life, uuid::Uuid::new_v4().to_string(), now);
+    let claims = holder.claims(keys, life, time_ordered_id(), now);
     sessions::record_access_token(conn, &claims.jti, Some(&family.id), &user.id, claims.exp)?;
     keys.sign(&claims).map_err(ApiError::internal)
 }
@@ -145,7 +145,7 @@ pub fn sign_in(
     mut details: serde_json::Value,
 ) -> Result<Issued, ApiError> {
     let family = Family {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: time_ordered_id(),
         user_id: user.id.clone(),
         tenant_id: user.tenant_id.clone(),
         created_at: now,
@@ -175,7 +175,7 @@ pub fn sign_in(
         return Ok(issued);
     };
     let refresh_token = new_refresh_token();
-    let jti = uuid::Uuid::new_v4().to_string();
+    let jti = time_ordered_id();
     let opened = sessions::open(
         pg,
         &sessions::Opening {
@@ -297,7 +297,7 @@ pub fn refresh(
     let presented_hash = token_hash(presented);
     if let AnyConnection::Postgresql(pg) = conn {
         let successor = new_refresh_token();
-        let jti = uuid::Uuid::new_v4().to_string();
+        let jti = time_ordered_id();
         let rotation = sessions::Rotation {
             presented_hash: &presented_hash,
             successor_hash: &token_hash(&successor),
@@ -393,4 +393,23 @@ pub fn reauthenticate(
 pub fn find_account(conn: &mut AnyConnection, slug: &str, email: &str) -> Result<Option<(Tenant, User)>, ApiError> {
     let Some(tenant) = tenants::find_by_slug(conn, slug)? else { return Ok(None) };
     Ok(users::find_by_email(conn, &tenant.id, email)?.map(|u| (tenant, u)))
+}
+
+/// A session id or token id: time-ordered (UUIDv7), so that each new row lands at the end of its
+/// primary-key index instead of on a random page of it. Neither is a secret: the session id is
+/// listed to its user with its creation time, and a token's id travels beside its `iat`.
+fn time_ordered_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::time_ordered_id;
+
+    #[test]
+    fn session_and_token_ids_are_time_ordered() {
+        let ids: Vec<String> = (0..1000).map(|_| time_ordered_id()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "each id sorts after the one before");
+        assert!(ids.iter().all(|id| uuid::Uuid::parse_str(id).is_ok_and(|u| u.get_version_num() == 7)));
+    }
 }

@@ -180,7 +180,7 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
         exp: now + SERVICE_TOKEN_SECS,
         iat: now,
         nbf: now,
-        jti: uuid::Uuid::new_v4().to_string(),
+        jti: uuid::Uuid::now_v7().to_string(),
         tid: client.tenant_id.clone(),
         role: None,
         auth_time: None,
