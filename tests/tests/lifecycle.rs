@@ -19,6 +19,7 @@ both_databases!(
     unlock_lifts_both_kinds_of_lock,
     an_admin_sends_a_reset_link,
     deleting_a_user_keeps_their_audit_history,
+    a_deleted_users_access_token_is_inactive_at_introspection,
 );
 
 /// The reset link of the newest reset mail to `email`.
@@ -402,4 +403,48 @@ async fn deleting_a_user_keeps_their_audit_history(b: Backend) {
         "{kinds:?}"
     );
     delete(&app, &format!("/api/v1/admin/users/{id}"), &admin).await.assert_problem(404, "not_found");
+}
+
+/// A user's access tokens are revoked with their sessions: once the user is deleted, introspection
+/// calls every token of theirs inactive.
+async fn a_deleted_users_access_token_is_inactive_at_introspection(b: Backend) {
+    let app = spawn_app(b).await;
+    let admin = app.admin_token().await;
+    let (id, email, password) = app.create_agent(&admin, "max").await;
+    let (first, _) = app.sign_in(&email, &password).await;
+    let (second, _) = app.sign_in(&email, &password).await;
+    let svc = app
+        .post_auth("/api/v1/admin/service-clients", &admin, json!({"name": "i", "scopes": ["tokens:introspect"]}))
+        .await;
+    use base64::Engine;
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            svc.body["client_id"].as_str().unwrap(),
+            svc.body["client_secret"].as_str().unwrap()
+        ))
+    );
+    let introspect = |token: String| {
+        let (app, basic) = (&app, basic.clone());
+        async move {
+            Reply::from(
+                app.client
+                    .post(app.url("/oauth/introspect"))
+                    .header("authorization", basic)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(format!("token={token}"))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+            .body
+        }
+    };
+    assert_eq!(introspect(first.clone()).await["active"], json!(true));
+    assert_eq!(delete(&app, &format!("/api/v1/admin/users/{id}"), &admin).await.status, 204);
+    for token in [first, second] {
+        assert_eq!(introspect(token).await, json!({"active": false}));
+    }
 }

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::{access_tokens, service_clients};
+use super::schema::service_clients;
 use super::AnyConnection;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -52,12 +52,7 @@ pub fn delete(conn: &mut AnyConnection, tenant_id: &str, client_id: &str, now: i
     .execute(conn)?
         == 1;
     if gone {
-        let live: Vec<(String, i64)> = access_tokens::table
-            .filter(access_tokens::subject.eq(format!("svc:{client_id}")))
-            .filter(access_tokens::expires_at.gt(now))
-            .select((access_tokens::jti, access_tokens::expires_at))
-            .load(conn)?;
-        super::sessions::revoke_access_tokens(conn, &live)?;
+        super::sessions::revoke_sessionless_tokens(conn, &format!("svc:{client_id}"), now)?;
     }
     Ok(gone)
 }

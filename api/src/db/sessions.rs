@@ -475,10 +475,13 @@ pub fn seen_device(
     Ok(q.count().get_result::<i64>(conn)? > 0)
 }
 
-/// Revokes every live access token of a subject (a deleted user).
-pub fn revoke_subject_tokens(conn: &mut AnyConnection, subject: &str, now: i64) -> QueryResult<()> {
+/// Revokes every live access token of a subject issued outside any session (a service client's
+/// client-credentials tokens). A user's tokens all belong to a session and go with it
+/// ([`revoke_family`]); the subject index only holds session-less tokens.
+pub fn revoke_sessionless_tokens(conn: &mut AnyConnection, subject: &str, now: i64) -> QueryResult<()> {
     let live: Vec<(String, i64)> = access_tokens::table
         .filter(access_tokens::subject.eq(subject))
+        .filter(access_tokens::family_id.is_null())
         .filter(access_tokens::expires_at.gt(now))
         .select((access_tokens::jti, access_tokens::expires_at))
         .load(conn)?;

@@ -97,6 +97,31 @@ pub fn hit(conn: &mut AnyConnection, key: &str, limit: u32, window: i64, now: i6
     }
 }
 
+/// The counter of [`hit`] and the account's throttle row, joined with `$extra` (PostgreSQL).
+macro_rules! hit_and_failures_sql {
+    ($extra:literal) => {
+        concat!(
+            "WITH hit AS (
+    INSERT INTO rate_limits (key, window_start, count) VALUES (?, ?, 1)
+    ON CONFLICT (key) DO UPDATE SET
+    count = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.count + 1 ELSE 1 END,
+    window_start = excluded.window_start RETURNING count AS n
+)
+SELECT hit.n, t.key IS NOT NULL AS counted, t.locked_until FROM hit ",
+            $extra,
+            " LEFT JOIN login_throttle t ON t.key = ?"
+        )
+    };
+}
+
+/// [`hit_and_failures`] on PostgreSQL.
+const HIT_AND_FAILURES_SQL: &str = hit_and_failures_sql!("");
+
+/// [`HIT_AND_FAILURES_SQL`] committing asynchronously: `synchronous_commit` off for the
+/// statement's own transaction only.
+const HIT_AND_FAILURES_ASYNC_SQL: &str =
+    hit_and_failures_sql!("CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit");
+
 /// The fixed-window counter of [`hit`] and, in the same statement, what the throttle holds for
 /// `account` ([`failures`]): the first database step of a password sign-in, one round trip on
 /// PostgreSQL. `Err(retry_after)` once the budget is spent; the failures are read either way.
@@ -120,13 +145,17 @@ pub fn hit_and_failures(
         #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
         locked_until: Option<i64>,
     }
-    let sql = "WITH hit AS (
-            INSERT INTO rate_limits (key, window_start, count) VALUES (?, ?, 1)
-            ON CONFLICT (key) DO UPDATE SET
-            count = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.count + 1 ELSE 1 END,
-            window_start = excluded.window_start RETURNING count AS n
-        )
-        SELECT hit.n, t.key IS NOT NULL AS counted, t.locked_until FROM hit LEFT JOIN login_throttle t ON t.key = ?";
+    // Outside a transaction (a sign-in's first step), the counter commits without waiting for
+    // its WAL to reach the disk: a crash of PostgreSQL can forget the last fraction of a second
+    // of counts, never a sign-in, a failure count or a lock. Inside one, the caller's commit decides.
+    let in_transaction = matches!(
+        <diesel::connection::AnsiTransactionManager as diesel::connection::TransactionManager<
+            diesel::PgConnection,
+        >>::transaction_manager_status_mut(pg)
+        .transaction_depth(),
+        Ok(Some(_)) | Err(_)
+    );
+    let sql = if in_transaction { HIT_AND_FAILURES_SQL } else { HIT_AND_FAILURES_ASYNC_SQL };
     let window_start = now - now.rem_euclid(window);
     let row: Row =
         Statement::new(sql, vec![Bind::Text(key), Bind::BigInt(window_start), Bind::Text(account)]).get_result(pg)?;

@@ -476,7 +476,6 @@ pub async fn update_user(
                 users::update_profile(conn, &user.id, name.as_deref(), role.as_deref(), disabled)?;
                 if disable {
                     sessions::revoke_user_families(conn, &user.id, None, "user_disabled", now)?;
-                    sessions::revoke_subject_tokens(conn, &user.id, now)?;
                 }
                 let kind = match disabled {
                     Some(true) if disable => "user_disabled",
@@ -616,7 +615,6 @@ pub async fn delete_user(
             write_tx(conn, |conn| {
                 guard_self_and_last_admin(conn, &actor, &user, true)?;
                 sessions::revoke_user_families(conn, &user.id, None, "user_deleted", now)?;
-                sessions::revoke_subject_tokens(conn, &user.id, now)?;
                 users::delete(conn, &user.id)?;
                 audit::record(
                     conn,
