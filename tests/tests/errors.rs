@@ -163,12 +163,32 @@ async fn connections_the_database_ends_are_replaced_without_a_500() {
         let url = url.clone();
         tokio::task::spawn_blocking(move || {
             let mut admin = diesel::PgConnection::establish(&url).expect("connect");
-            diesel::sql_query(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            #[derive(diesel::QueryableByName)]
+            struct Backend {
+                #[diesel(sql_type = diesel::sql_types::Integer)]
+                pid: i32,
+            }
+            let ended: Vec<Backend> = diesel::sql_query(
+                "WITH others AS MATERIALIZED (SELECT pid FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()) \
+                 SELECT pid FROM others WHERE pg_terminate_backend(pid)",
             )
-            .execute(&mut admin)
-            .expect("terminate")
+            .load(&mut admin)
+            .expect("terminate");
+            // The signal is sent; a connection the test calls ended must not answer one more
+            // statement, so wait (a few milliseconds) until those backends are gone.
+            let pids = ended.iter().map(|b| b.pid.to_string()).collect::<Vec<_>>().join(",");
+            let started = std::time::Instant::now();
+            while !pids.is_empty() {
+                let left = diesel::sql_query(format!("SELECT pid FROM pg_stat_activity WHERE pid IN ({pids})"))
+                    .load::<Backend>(&mut admin)
+                    .expect("look");
+                if left.is_empty() {
+                    break;
+                }
+                assert!(started.elapsed() < std::time::Duration::from_secs(5), "the ended backends are still there");
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
         })
     };
     // Requests at the same moment, so that several pooled connections are in use.
@@ -191,6 +211,23 @@ async fn connections_the_database_ends_are_replaced_without_a_500() {
     // Right after their last use: the bypass hands out a dead connection once, then every request is served.
     for r in me_together(8).await {
         assert_eq!(r.status, 200, "{}", r.text);
+    }
+    // Eight connections that all worked a moment ago (each held by its own step at the same time),
+    // so that eight would be handed out untested if nothing noticed that the database ended them.
+    let steps: Vec<_> = (0..8)
+        .map(|_| {
+            let db = app.state.db.clone();
+            tokio::spawn(async move {
+                db.run(|conn| {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    diesel::sql_query("SELECT 1").execute(conn).map_err(cloudcx_auth::db::DbError::from)
+                })
+                .await
+            })
+        })
+        .collect();
+    for step in steps {
+        step.await.expect("task").expect("a pooled connection worked");
     }
     end_the_services_connections().await.expect("terminate");
     let mut statuses = Vec::new();

@@ -71,9 +71,10 @@ pub struct Manager {
     /// it is set, requests wait [`CHECKOUT_TIMEOUT_WHILE_DOWN`] for a connection instead of the
     /// full [`CHECKOUT_TIMEOUT`], so an outage answers 503 at once instead of holding requests.
     down: Arc<AtomicBool>,
-    /// When a pooled connection was last found dead at checkout. A database that ends one
-    /// connection (a restart, a failover, `pg_terminate_backend`) has usually ended them all, so
-    /// from then on every connection that last worked before it is tested too, alive bypass or not.
+    /// When a pooled connection was last found dead, at checkout or by the work of a request (a
+    /// connection handed out within the alive bypass). A database that ends one connection (a
+    /// restart, a failover, `pg_terminate_backend`) has usually ended them all, so from then on
+    /// every connection that last worked before it is tested too, alive bypass or not.
     found_dead: Arc<std::sync::Mutex<Option<Instant>>>,
 }
 
@@ -148,7 +149,7 @@ impl ManageConnection for Manager {
             return Ok(());
         }
         if let Err(e) = conn.inner.batch_execute("SELECT 1") {
-            *self.found_dead.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+            record_found_dead(&self.found_dead);
             return Err(r2d2::Error::QueryError(e));
         }
         conn.worked_at = Some(Instant::now());
@@ -156,11 +157,21 @@ impl ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
-        match &mut conn.inner {
-            AnyConnection::Postgresql(c) => <diesel::PgConnection as diesel::r2d2::R2D2Connection>::is_broken(c),
-            AnyConnection::Sqlite(c) => <diesel::SqliteConnection as diesel::r2d2::R2D2Connection>::is_broken(c),
-        }
+        is_broken(&mut conn.inner)
     }
+}
+
+/// Whether the connection itself is lost (not merely a failed statement).
+fn is_broken(conn: &mut AnyConnection) -> bool {
+    match conn {
+        AnyConnection::Postgresql(c) => <diesel::PgConnection as diesel::r2d2::R2D2Connection>::is_broken(c),
+        AnyConnection::Sqlite(c) => <diesel::SqliteConnection as diesel::r2d2::R2D2Connection>::is_broken(c),
+    }
+}
+
+/// Records that a pooled connection was found dead now (see `Manager::found_dead`).
+fn record_found_dead(found_dead: &std::sync::Mutex<Option<Instant>>) {
+    *found_dead.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
 }
 
 pub type Pool = r2d2::Pool<Manager>;
@@ -180,6 +191,8 @@ pub struct Db {
     pool: Pool,
     target: DbTarget,
     down: Arc<AtomicBool>,
+    /// The pool manager's `found_dead`, also set when a request's work finds its connection lost.
+    found_dead: Arc<std::sync::Mutex<Option<Instant>>>,
 }
 
 impl Db {
@@ -194,9 +207,11 @@ impl Db {
             .max_size(size)
             .min_idle(Some(0))
             .connection_timeout(CHECKOUT_TIMEOUT)
-            .test_on_check_out(true)
-            .build_unchecked(Manager { target: target.clone(), down: down.clone(), found_dead: Default::default() });
-        Self { pool, target, down }
+            .test_on_check_out(true);
+        let found_dead: Arc<std::sync::Mutex<Option<Instant>>> = Default::default();
+        let manager = Manager { target: target.clone(), down: down.clone(), found_dead: found_dead.clone() };
+        let pool = pool.build_unchecked(manager);
+        Self { pool, target, down, found_dead }
     }
 
     pub fn target(&self) -> &DbTarget {
@@ -210,13 +225,17 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        let (pool, found_dead) = (self.pool.clone(), self.found_dead.clone());
         let wait = self.checkout_timeout();
         actix_web::web::block(move || {
             let mut conn = pool.get_timeout(wait).map_err(|e| E::from(DbError::Unavailable(e.to_string())))?;
             let result = f(&mut conn.inner);
-            // Any failure (an outage among them) has the connection tested before its next use.
+            // Any failure (an outage among them) has the connection tested before its next use;
+            // a lost connection has every other one that last worked before now tested too.
             conn.worked_at = result.is_ok().then(Instant::now);
+            if result.is_err() && is_broken(&mut conn.inner) {
+                record_found_dead(&found_dead);
+            }
             result
         })
         .await
