@@ -11,6 +11,11 @@ struct Setting {
     synchronous_commit: String,
 }
 
+/// The first step of a password sign-in for `email` on the test site, from one test address.
+fn look_up(conn: &mut AnyConnection, limit: u32, email: &str) -> diesel::QueryResult<throttle::SignInLookUp> {
+    throttle::sign_in_look_up(conn, "test-address", limit, 60, 1_000, &format!("{TENANT}\n{email}"), TENANT, email)
+}
+
 fn synchronous_commit(conn: &mut AnyConnection) -> String {
     diesel::sql_query("SHOW synchronous_commit").get_result::<Setting>(conn).expect("show").synchronous_commit
 }
@@ -53,18 +58,58 @@ async fn the_sign_in_counters_relaxed_commit_ends_with_its_statement() {
     let app = spawn_app(Backend::Postgres).await;
     let counted = app
         .with_db(|conn| {
-            let (spent, _) = throttle::hit_and_failures(conn, "test-address", 10, 60, 1_000, "acme:nobody")?;
-            assert!(spent.is_ok());
+            let found = look_up(conn, 10, "nobody@acme.example")?;
+            assert!(found.spent.is_ok());
             assert_eq!(synchronous_commit(conn), "on", "the relaxed commit outlived its statement");
             conn.transaction(|conn| {
-                let (spent, _) = throttle::hit_and_failures(conn, "test-address", 10, 60, 1_000, "acme:nobody")?;
-                assert!(spent.is_ok());
+                let found = look_up(conn, 10, "nobody@acme.example")?;
+                assert!(found.spent.is_ok());
                 assert_eq!(synchronous_commit(conn), "on", "a counter inside a transaction relaxed its commit");
                 Ok::<_, diesel::result::Error>(())
             })?;
-            let (spent, _) = throttle::hit_and_failures(conn, "test-address", 2, 60, 1_000, "acme:nobody")?;
-            Ok(spent)
+            Ok(look_up(conn, 2, "nobody@acme.example")?.spent)
         })
         .await;
     assert!(counted.is_err(), "both counts were kept: the third is over a budget of two");
+}
+
+/// The sign-in's one-statement look-up finds what the plain queries find: the site, the user and
+/// their 2FA method for a known account, nothing for an unknown e-mail or site, and nothing once
+/// the address's budget is spent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_one_statement_sign_in_look_up_finds_what_the_plain_queries_find() {
+    let app = spawn_app(Backend::Postgres).await;
+    let admin = app.admin_token().await;
+    let (id, email, _) = app.create_agent(&admin, "lia").await;
+    let now = app.clock_now();
+    app.with_db(move |conn| {
+        diesel::sql_query(
+            "INSERT INTO user_mfa (user_id, method, totp_secret, last_totp_step, enabled_at) VALUES ($1, 'email', NULL, 0, $2)",
+        )
+        .bind::<diesel::sql_types::Text, _>(&id)
+        .bind::<diesel::sql_types::BigInt, _>(now)
+        .execute(conn)
+    })
+    .await;
+    let e = email.clone();
+    let (found, plain, unknown_user, unknown_site, spent) = app
+        .with_db(move |conn| {
+            let found = look_up(conn, 100, &e)?.account;
+            let plain = cloudcx_auth::db::users::find_for_sign_in(conn, TENANT, &e)?;
+            let unknown_user = look_up(conn, 100, "nobody@acme.example")?.account;
+            let unknown_site =
+                throttle::sign_in_look_up(conn, "test-address", 100, 60, 1_000, "k", "no-such-site", &e)?.account;
+            let spent = look_up(conn, 1, &e)?;
+            Ok((found, plain, unknown_user, unknown_site, spent))
+        })
+        .await;
+    let (site, user, mfa) = found.expect("the account is found");
+    let (p_site, p_user, p_mfa) = plain.expect("the plain query finds it too");
+    assert_eq!(format!("{site:?}"), format!("{p_site:?}"));
+    assert_eq!(format!("{user:?}"), format!("{p_user:?}"));
+    assert_eq!(format!("{mfa:?}"), format!("{p_mfa:?}"));
+    assert_eq!(user.email, email);
+    assert_eq!(mfa.map(|m| m.method).as_deref(), Some("email"));
+    assert!(unknown_user.is_none() && unknown_site.is_none());
+    assert!(spent.spent.is_err() && spent.account.is_none(), "a spent budget looks nothing up");
 }

@@ -2,7 +2,7 @@
 //! (site, e-mail) and fixed-window request counters. Each change is one atomic statement.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Integer, Text};
+use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text};
 
 use super::schema::login_throttle;
 use super::statement::{Bind, Statement};
@@ -97,8 +97,10 @@ pub fn hit(conn: &mut AnyConnection, key: &str, limit: u32, window: i64, now: i6
     }
 }
 
-/// The counter of [`hit`] and the account's throttle row, joined with `$extra` (PostgreSQL).
-macro_rules! hit_and_failures_sql {
+/// The first database step of a password sign-in on PostgreSQL, joined with `$extra`: the
+/// counter of [`hit`], the account's throttle row, and the site, user and 2FA method behind the
+/// submitted (slug, e-mail).
+macro_rules! sign_in_look_up_sql {
     ($extra:literal) => {
         concat!(
             "WITH hit AS (
@@ -107,44 +109,67 @@ macro_rules! hit_and_failures_sql {
     count = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.count + 1 ELSE 1 END,
     window_start = excluded.window_start RETURNING count AS n
 )
-SELECT hit.n, t.key IS NOT NULL AS counted, t.locked_until FROM hit ",
+SELECT hit.n, t.key IS NOT NULL AS counted, t.locked_until,
+    s.id AS site_id, s.slug AS site_slug, s.name AS site_name, s.created_at AS site_created_at,
+    s.require_2fa AS site_require_2fa,
+    u.id AS user_id, u.email AS user_email, u.display_name AS user_display_name,
+    u.password_hash AS user_password_hash, u.role AS user_role, u.disabled AS user_disabled,
+    u.created_at AS user_created_at, u.last_sign_in_at AS user_last_sign_in_at,
+    m.method AS mfa_method, m.totp_secret AS mfa_totp_secret, m.last_totp_step AS mfa_last_totp_step,
+    m.enabled_at AS mfa_enabled_at
+FROM hit ",
             $extra,
-            " LEFT JOIN login_throttle t ON t.key = ?"
+            "
+LEFT JOIN login_throttle t ON t.key = ?
+LEFT JOIN tenants s ON s.slug = ?
+LEFT JOIN users u ON u.tenant_id = s.id AND u.email = ?
+LEFT JOIN user_mfa m ON m.user_id = u.id"
         )
     };
 }
 
-/// [`hit_and_failures`] on PostgreSQL.
-const HIT_AND_FAILURES_SQL: &str = hit_and_failures_sql!("");
+/// [`sign_in_look_up`] on PostgreSQL.
+const SIGN_IN_LOOK_UP_SQL: &str = sign_in_look_up_sql!("");
 
-/// [`HIT_AND_FAILURES_SQL`] committing asynchronously: `synchronous_commit` off for the
+/// [`SIGN_IN_LOOK_UP_SQL`] committing asynchronously: `synchronous_commit` off for the
 /// statement's own transaction only.
-const HIT_AND_FAILURES_ASYNC_SQL: &str =
-    hit_and_failures_sql!("CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit");
+const SIGN_IN_LOOK_UP_ASYNC_SQL: &str =
+    sign_in_look_up_sql!("CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit");
 
-/// The fixed-window counter of [`hit`] and, in the same statement, what the throttle holds for
-/// `account` ([`failures`]): the first database step of a password sign-in, one round trip on
-/// PostgreSQL. `Err(retry_after)` once the budget is spent; the failures are read either way.
-pub fn hit_and_failures(
+/// The site, the user and their 2FA method behind a submitted (slug, e-mail).
+pub type Account = (super::tenants::Tenant, super::users::User, Option<super::mfa::UserMfa>);
+
+/// What the first database step of a password sign-in finds.
+pub struct SignInLookUp {
+    /// `Err(retry_after)` once the address's budget is spent.
+    pub spent: Result<(), i64>,
+    /// What the throttle holds for the submitted account.
+    pub failures: Failures,
+    /// The account, when both the site and the user exist (not looked for once the budget is spent).
+    pub account: Option<Account>,
+}
+
+/// The first database step of a password sign-in: counts the request against the address's
+/// budget `key` (the fixed-window counter of [`hit`]), reads what the throttle holds for
+/// `account_key` ([`failures`]) and looks up the account behind (`slug`, `email`) — one round
+/// trip on PostgreSQL.
+#[expect(clippy::too_many_arguments, reason = "the budget's three settings and the account's three names")]
+pub fn sign_in_look_up(
     conn: &mut AnyConnection,
     key: &str,
     limit: u32,
     window: i64,
     now: i64,
-    account: &str,
-) -> QueryResult<(Result<(), i64>, Failures)> {
+    account_key: &str,
+    slug: &str,
+    email: &str,
+) -> QueryResult<SignInLookUp> {
     let AnyConnection::Postgresql(pg) = conn else {
-        return Ok((hit(conn, key, limit, window, now)?, failures(conn, account, now)?));
+        let spent = hit(conn, key, limit, window, now)?;
+        let failures = failures(conn, account_key, now)?;
+        let account = if spent.is_ok() { super::users::find_for_sign_in(conn, slug, email)? } else { None };
+        return Ok(SignInLookUp { spent, failures, account });
     };
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = Integer)]
-        n: i32,
-        #[diesel(sql_type = Bool)]
-        counted: bool,
-        #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
-        locked_until: Option<i64>,
-    }
     // Outside a transaction (a sign-in's first step), the counter commits without waiting for
     // its WAL to reach the disk: a crash of PostgreSQL can forget the last fraction of a second
     // of counts, never a sign-in, a failure count or a lock. Inside one, the caller's commit decides.
@@ -155,14 +180,96 @@ pub fn hit_and_failures(
         .transaction_depth(),
         Ok(Some(_)) | Err(_)
     );
-    let sql = if in_transaction { HIT_AND_FAILURES_SQL } else { HIT_AND_FAILURES_ASYNC_SQL };
+    let sql = if in_transaction { SIGN_IN_LOOK_UP_SQL } else { SIGN_IN_LOOK_UP_ASYNC_SQL };
     let window_start = now - now.rem_euclid(window);
-    let row: Row =
-        Statement::new(sql, vec![Bind::Text(key), Bind::BigInt(window_start), Bind::Text(account)]).get_result(pg)?;
+    let binds =
+        vec![Bind::Text(key), Bind::BigInt(window_start), Bind::Text(account_key), Bind::Text(slug), Bind::Text(email)];
+    let row: LookUpRow = Statement::new(sql, binds).get_result(pg)?;
     let spent = if row.n as i64 > limit as i64 { Err(window_start + window - now) } else { Ok(()) };
     let failures =
         Failures { counted: row.counted, locked_for: row.locked_until.filter(|u| *u > now).map(|u| u - now) };
-    Ok((spent, failures))
+    let account = if spent.is_ok() { row.account() } else { None };
+    Ok(SignInLookUp { spent, failures, account })
+}
+
+/// A row of [`SIGN_IN_LOOK_UP_SQL`]: the account's columns are null when it does not exist.
+#[derive(QueryableByName)]
+struct LookUpRow {
+    #[diesel(sql_type = Integer)]
+    n: i32,
+    #[diesel(sql_type = Bool)]
+    counted: bool,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    locked_until: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    site_id: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    site_slug: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    site_name: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    site_created_at: Option<i64>,
+    #[diesel(sql_type = Nullable<Bool>)]
+    site_require_2fa: Option<bool>,
+    #[diesel(sql_type = Nullable<Text>)]
+    user_id: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    user_email: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    user_display_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    user_password_hash: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    user_role: Option<String>,
+    #[diesel(sql_type = Nullable<Bool>)]
+    user_disabled: Option<bool>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    user_created_at: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    user_last_sign_in_at: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    mfa_method: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    mfa_totp_secret: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    mfa_last_totp_step: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    mfa_enabled_at: Option<i64>,
+}
+
+impl LookUpRow {
+    /// The account, when the site and the user exist (their non-null columns say so).
+    fn account(self) -> Option<Account> {
+        let site = super::tenants::Tenant {
+            id: self.site_id?,
+            slug: self.site_slug?,
+            name: self.site_name?,
+            created_at: self.site_created_at?,
+            require_2fa: self.site_require_2fa?,
+        };
+        let user = super::users::User {
+            id: self.user_id?,
+            tenant_id: site.id.clone(),
+            email: self.user_email?,
+            display_name: self.user_display_name?,
+            password_hash: self.user_password_hash?,
+            role: self.user_role?,
+            disabled: self.user_disabled?,
+            created_at: self.user_created_at?,
+            last_sign_in_at: self.user_last_sign_in_at,
+        };
+        let mfa = match (self.mfa_method, self.mfa_last_totp_step, self.mfa_enabled_at) {
+            (Some(method), Some(last_totp_step), Some(enabled_at)) => Some(super::mfa::UserMfa {
+                user_id: user.id.clone(),
+                method,
+                totp_secret: self.mfa_totp_secret,
+                last_totp_step,
+                enabled_at,
+            }),
+            _ => None,
+        };
+        Some((site, user, mfa))
+    }
 }
 
 /// Drops counters whose window has passed (run now and then by the housekeeping task).

@@ -196,21 +196,21 @@ pub async fn login(
     let key = account_key(slug.as_str(), email.as_str());
     let now = state.now();
 
-    // The per-address budget is counted in the database step of the look-up, before it.
+    // The per-address budget is counted in the database step of the look-up, in the same statement.
     let budget = extract::SigninBudget::of(&req, &state);
     let (k, s, e) = (key.clone(), slug.as_str().to_string(), email.as_str().to_string());
     let looked_up = state
         .db
         .run(move |conn| -> Result<_, ApiError> {
-            let (spent, failures) = budget.spend_reading(conn, &k)?;
-            if let Err(retry) = spent {
+            let found = budget.spend_looking_up(conn, &k, &s, &e)?;
+            if let Err(retry) = found.spent {
                 return Ok(Err(retry));
             }
-            let (account, method) = match crate::db::users::find_for_sign_in(conn, &s, &e)? {
+            let (account, method) = match found.account {
                 Some((tenant, user, method)) => (Some((tenant, user)), method),
                 None => (None, None),
             };
-            Ok(Ok((failures, account, method)))
+            Ok(Ok((found.failures, account, method)))
         })
         .await?;
     let (failures, account, method) = looked_up.map_err(|retry| extract::signin_rate_limited(&state, retry))?;

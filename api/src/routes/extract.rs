@@ -180,13 +180,16 @@ impl SigninBudget {
         crate::db::throttle::hit(conn, &self.key, self.limit, 60, self.now)
     }
 
-    /// [`SigninBudget::spend`] and what the throttle holds for `account`, in one statement.
-    pub fn spend_reading(
+    /// [`SigninBudget::spend`], what the throttle holds for `account_key`, and the account behind
+    /// (`slug`, `email`): one statement on PostgreSQL.
+    pub fn spend_looking_up(
         &self,
         conn: &mut AnyConnection,
-        account: &str,
-    ) -> diesel::QueryResult<(Result<(), i64>, crate::db::throttle::Failures)> {
-        crate::db::throttle::hit_and_failures(conn, &self.key, self.limit, 60, self.now, account)
+        account_key: &str,
+        slug: &str,
+        email: &str,
+    ) -> diesel::QueryResult<crate::db::throttle::SignInLookUp> {
+        crate::db::throttle::sign_in_look_up(conn, &self.key, self.limit, 60, self.now, account_key, slug, email)
     }
 }
 
