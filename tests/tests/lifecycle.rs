@@ -30,6 +30,31 @@ async fn reset_token(app: &TestApp, email: &str) -> String {
     mail.data[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
 }
 
+/// `POST /oauth/introspect` of `token` by the service client `svc` (its creation reply); the body.
+async fn introspect(app: &TestApp, svc: &Reply, token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            svc.body["client_id"].as_str().unwrap(),
+            svc.body["client_secret"].as_str().unwrap()
+        ))
+    );
+    Reply::from(
+        app.client
+            .post(app.url("/oauth/introspect"))
+            .header("authorization", basic)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={token}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .body
+}
+
 async fn delete(app: &TestApp, path: &str, token: &str) -> Reply {
     Reply::from(app.client.delete(app.url(path)).bearer_auth(token).send().await.unwrap()).await
 }
@@ -289,27 +314,7 @@ async fn a_disabled_users_live_access_token_is_refused_at_once(b: Backend) {
     app.post("/api/v1/auth/token/refresh", json!({"refresh_token": rt, "token_delivery": "body"}))
         .await
         .assert_problem(401, "invalid_refresh_token");
-    use base64::Engine;
-    let basic = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            svc.body["client_id"].as_str().unwrap(),
-            svc.body["client_secret"].as_str().unwrap()
-        ))
-    );
-    let r = Reply::from(
-        app.client
-            .post(app.url("/oauth/introspect"))
-            .header("authorization", basic)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!("token={token}"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(r.body, json!({"active": false}));
+    assert_eq!(introspect(&app, &svc, &token).await, json!({"active": false}));
 }
 
 async fn admins_cannot_lock_themselves_or_the_site_out(b: Backend) {
@@ -416,35 +421,9 @@ async fn a_deleted_users_access_token_is_inactive_at_introspection(b: Backend) {
     let svc = app
         .post_auth("/api/v1/admin/service-clients", &admin, json!({"name": "i", "scopes": ["tokens:introspect"]}))
         .await;
-    use base64::Engine;
-    let basic = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            svc.body["client_id"].as_str().unwrap(),
-            svc.body["client_secret"].as_str().unwrap()
-        ))
-    );
-    let introspect = |token: String| {
-        let (app, basic) = (&app, basic.clone());
-        async move {
-            Reply::from(
-                app.client
-                    .post(app.url("/oauth/introspect"))
-                    .header("authorization", basic)
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(format!("token={token}"))
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await
-            .body
-        }
-    };
-    assert_eq!(introspect(first.clone()).await["active"], json!(true));
+    assert_eq!(introspect(&app, &svc, &first).await["active"], json!(true));
     assert_eq!(delete(&app, &format!("/api/v1/admin/users/{id}"), &admin).await.status, 204);
     for token in [first, second] {
-        assert_eq!(introspect(token).await, json!({"active": false}));
+        assert_eq!(introspect(&app, &svc, &token).await, json!({"active": false}));
     }
 }
