@@ -27,7 +27,10 @@ const RECOVERY: Duration = Duration::from_secs(5);
 
 const BEFORE: u8 = 0;
 const DOWN: u8 = 1;
-const BACK: u8 = 2;
+/// `pg_ctl start` is running: the server may already accept connections before it returns
+/// (it polls every 100 ms), so requests sent then are counted neither as "down" nor as "back".
+const STARTING: u8 = 2;
+const BACK: u8 = 3;
 
 #[derive(Debug, Clone)]
 struct Outcome {
@@ -279,6 +282,7 @@ async fn postgres_stopped_for_10_s_under_load_fails_fast_recovers_within_5_s_and
 
     // The database is back: the service resumes by itself.
     let c = stop_cluster.clone();
+    load.phase.store(STARTING, Ordering::SeqCst);
     tokio::task::spawn_blocking(move || c.start_server()).await.unwrap();
     let up_at = Instant::now();
     load.phase.store(BACK, Ordering::SeqCst);
@@ -317,10 +321,20 @@ async fn postgres_stopped_for_10_s_under_load_fails_fast_recovers_within_5_s_and
     }
     let during: Vec<_> = outcomes.iter().filter(|o| o.phase == DOWN).collect();
     assert!(during.len() >= 10, "the load kept running during the outage: {} requests", during.len());
-    // Requests sent while the database was down fail as 503 (those sent in its first instant
-    // may have found a connection still open, or still be finishing).
+    // Requests sent while the database was down fail as 503. Those sent in its first instant may
+    // have found a connection still open, or still be finishing; those sent in its last 250 ms
+    // wait that long for a connection (CHECKOUT_TIMEOUT_WHILE_DOWN) and may get one once the
+    // database is back (seen: 6 of 171, all sent less than 120 ms before `pg_ctl start`).
     let refused = during.iter().filter(|o| o.status == 503).count();
-    assert!(refused * 10 >= during.len() * 8, "requests during the outage answer 503: {refused} of {}", during.len());
+    let mut other_answers: HashMap<(&str, u16, &str), usize> = HashMap::new();
+    for o in during.iter().filter(|o| o.status != 503) {
+        *other_answers.entry((o.op, o.status, o.code.as_str())).or_default() += 1;
+    }
+    assert!(
+        refused * 10 >= during.len() * 8,
+        "requests during the outage answer 503: {refused} of {}; the others (op, status, code): {other_answers:?}",
+        during.len()
+    );
     let fast = during.iter().filter(|o| o.took < FAST_ANSWER).count();
     assert!(
         fast * 10 >= during.len() * 8,
@@ -397,7 +411,8 @@ async fn postgres_stopped_for_10_s_under_load_fails_fast_recovers_within_5_s_and
     }
     eprintln!(
         "outage: {} requests before, {} during ({refused} answered 503, {fast} under 1 s), recovered {recovered_in:?} \
-         after the database's return, {} requests in all; a notice lease had to lapse: {lease_lapsed}",
+         after the database's return, {} requests in all; a notice lease had to lapse: {lease_lapsed}; \
+         the other answers during the outage: {other_answers:?}",
         before,
         during.len(),
         outcomes.len()
