@@ -121,7 +121,18 @@ def _rescue_token(renew=False):
             return None
         rescue["token"] = out["access_token"]
         _log("rescue admin signed in again")
+        if len(rescue["backup_codes"]) < 4:
+            _renew_rescue_codes(rescue["token"])
         return rescue["token"]
+
+
+def _renew_rescue_codes(token):
+    """Each sign-in of the rescue admin spends a backup code, and a busy run restores it more
+    often than one set lasts: a fresh set before the old one runs out."""
+    status, out = _http("POST", "/api/v1/me/2fa/backup-codes/regenerate", {}, token=token)
+    if status == 200:
+        ACCOUNTS["rescue"]["backup_codes"] = out["backup_codes"]
+    _log(f"rescue admin: new backup codes -> {status}")
 
 
 def _give_rescue_2fa(token):
