@@ -20,6 +20,8 @@ both_databases!(
     an_admin_sends_a_reset_link,
     deleting_a_user_keeps_their_audit_history,
     a_deleted_users_access_token_is_inactive_at_introspection,
+    an_access_token_dies_with_its_session_though_none_is_recorded,
+    a_user_token_that_names_no_session_is_refused,
 );
 
 /// The reset link of the newest reset mail to `email`.
@@ -426,4 +428,51 @@ async fn a_deleted_users_access_token_is_inactive_at_introspection(b: Backend) {
     for token in [first, second] {
         assert_eq!(introspect(&app, &svc, &token).await, json!({"active": false}));
     }
+}
+
+/// A session writes nothing per access token it issues (sign-in, refresh): its tokens name it
+/// (`sid`) and die with it, at the bearer check and at introspection.
+async fn an_access_token_dies_with_its_session_though_none_is_recorded(b: Backend) {
+    use cloudcx_auth::db::schema::access_tokens;
+    use diesel::{QueryDsl, RunQueryDsl};
+    let app = spawn_app(b).await;
+    let admin = app.admin_token().await;
+    let (_, email, password) = app.create_agent(&admin, "sam").await;
+    let (laptop, _) = app.sign_in(&email, &password).await;
+    let (phone, rt) = app.sign_in(&email, &password).await;
+    let r = app.post("/api/v1/auth/token/refresh", json!({"refresh_token": rt, "token_delivery": "body"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let phone_refreshed = r.body["access_token"].as_str().unwrap().to_string();
+    let recorded: i64 = app.with_db(|conn| access_tokens::table.count().get_result(conn)).await;
+    assert_eq!(recorded, 0, "no access token of a session is recorded");
+
+    let svc = app
+        .post_auth("/api/v1/admin/service-clients", &admin, json!({"name": "i", "scopes": ["tokens:introspect"]}))
+        .await;
+    assert_eq!(introspect(&app, &svc, &phone).await["active"], json!(true));
+    let phone_sid = claims_of(&phone)["sid"].as_str().unwrap().to_string();
+    assert_eq!(delete(&app, &format!("/api/v1/me/sessions/{phone_sid}"), &laptop).await.status, 204);
+    for token in [&phone, &phone_refreshed] {
+        app.get_auth("/api/v1/me", token).await.assert_problem(401, "unauthenticated");
+        assert_eq!(introspect(&app, &svc, token).await, json!({"active": false}));
+    }
+    assert_eq!(app.get_auth("/api/v1/me", &laptop).await.status, 200, "the other session lives on");
+    assert_eq!(introspect(&app, &svc, &laptop).await["active"], json!(true));
+}
+
+/// A user's access token that names no session (signed with our own key) is refused: at the
+/// bearer check and at introspection.
+async fn a_user_token_that_names_no_session_is_refused(b: Backend) {
+    let app = spawn_app(b).await;
+    let admin = app.admin_token().await;
+    let mut claims: cloudcx_auth::auth::jwt::Claims = serde_json::from_value(claims_of(&admin)).unwrap();
+    claims.sid = None;
+    claims.jti = "no-session".into();
+    let forged = app.state.keys.sign(&claims).unwrap();
+    app.get_auth("/api/v1/me", &forged).await.assert_problem(401, "unauthenticated");
+    let svc = app
+        .post_auth("/api/v1/admin/service-clients", &admin, json!({"name": "i", "scopes": ["tokens:introspect"]}))
+        .await;
+    assert_eq!(introspect(&app, &svc, &forged).await, json!({"active": false}));
+    assert_eq!(app.get_auth("/api/v1/me", &admin).await.status, 200, "the same claims with their session work");
 }

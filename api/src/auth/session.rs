@@ -48,7 +48,8 @@ pub fn account_key(tenant_slug: &str, email: &str) -> String {
     token_hash(&format!("account\n{tenant_slug}\n{email}"))
 }
 
-/// Signs a user's access token for `family` and records its `jti` against the family.
+/// Signs a user's access token for `family`. Nothing is recorded: the token names the family
+/// (`sid`) and dies with it.
 pub fn mint_access_token(
     conn: &mut AnyConnection,
     keys: &KeySet,
@@ -86,7 +87,6 @@ fn mint_access_token_with_policy(
         setup_required,
     };
     let claims = holder.claims(keys, life, time_ordered_id(), now);
-    sessions::record_access_token(conn, &claims.jti, Some(&family.id), &user.id, claims.exp)?;
     keys.sign(&claims).map_err(ApiError::internal)
 }
 
@@ -181,8 +181,6 @@ pub fn sign_in(
         &sessions::Opening {
             family: &family,
             refresh_hash: &token_hash(&refresh_token),
-            jti: &jti,
-            access_expires_at: now + life.access_secs,
             seen_since: now - NEW_DEVICE_WINDOW_SECS,
             audit: &audit::row(origin, now, event),
             notice: &new_device_notice(data_key, user, &family, now),
@@ -301,8 +299,6 @@ pub fn refresh(
         let rotation = sessions::Rotation {
             presented_hash: &presented_hash,
             successor_hash: &token_hash(&successor),
-            jti: &jti,
-            access_expires_at: now + life.access_secs,
             idle_secs: life.family_idle_secs,
             now,
         };

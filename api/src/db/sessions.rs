@@ -1,5 +1,10 @@
 //! Refresh-token families (one per sign-in), rotation with re-use detection, and the
 //! access-token revocation list.
+//!
+//! A user's access token names its session (`sid`, the family id) and dies with it: revoking a
+//! family is enough, and nothing is written per access token a session issues ([`is_revoked`]
+//! checks the family). Only session-less tokens (a service client's) are recorded in
+//! `access_tokens`, so that ending the client can list and revoke them.
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text};
@@ -110,13 +115,11 @@ pub fn spend(conn: &mut AnyConnection, token_hash: &str, now: i64, idle_secs: i6
     })
 }
 
-/// A rotation of a refresh token, as [`rotate_live`] takes it: the presented token's hash, the
-/// successor's hash and the new access token's `jti` and expiry, made by the caller.
+/// A rotation of a refresh token, as [`rotate_live`] takes it: the presented token's hash and the
+/// successor's hash, made by the caller.
 pub struct Rotation<'a> {
     pub presented_hash: &'a str,
     pub successor_hash: &'a str,
-    pub jti: &'a str,
-    pub access_expires_at: i64,
     pub idle_secs: i64,
     pub now: i64,
 }
@@ -146,8 +149,8 @@ pub struct Rotated {
 }
 
 /// The whole rotation of a live token as one PostgreSQL statement (atomic on its own, one round
-/// trip): spend the token, touch the family, add the successor, record the access token, and read
-/// what the access token carries. It only acts on a live token of a live family whose user is
+/// trip): spend the token, touch the family, add the successor, and read what the access token
+/// carries. It only acts on a live token of a live family whose user is
 /// enabled, and answers `None` otherwise, having changed nothing (or, when the family was revoked
 /// at the same moment, only spent the token, as [`spend`] would). The caller then takes the steps
 /// of [`spend`], which tell a replay from an unknown token. The conditions on the token and on the
@@ -171,8 +174,6 @@ WITH live AS (
     RETURNING id, user_id, auth_time, expires_at, amr, acr
 ), successor AS (
     INSERT INTO refresh_tokens (token_hash, family_id, created_at) SELECT ?, id, ? FROM family
-), access AS (
-    INSERT INTO access_tokens (jti, family_id, subject, expires_at) SELECT ?, id, user_id, ? FROM family
 )
 SELECT family.id AS family_id, u.id AS user_id, u.tenant_id, u.role, family.auth_time,
        family.expires_at, family.amr, family.acr,
@@ -185,19 +186,7 @@ pub fn rotate_live(conn: &mut diesel::PgConnection, r: &Rotation<'_>) -> QueryRe
     let (presented, now) = (Bind::Text(r.presented_hash), Bind::BigInt(r.now));
     Statement::new(
         ROTATE_LIVE_SQL,
-        vec![
-            presented,
-            now,
-            Bind::BigInt(r.idle_secs),
-            now,
-            now,
-            presented,
-            now,
-            Bind::Text(r.successor_hash),
-            now,
-            Bind::Text(r.jti),
-            Bind::BigInt(r.access_expires_at),
-        ],
+        vec![presented, now, Bind::BigInt(r.idle_secs), now, now, presented, now, Bind::Text(r.successor_hash), now],
     )
     .get_result(conn)
     .optional()
@@ -207,8 +196,6 @@ pub fn rotate_live(conn: &mut diesel::PgConnection, r: &Rotation<'_>) -> QueryRe
 pub struct Opening<'a> {
     pub family: &'a Family,
     pub refresh_hash: &'a str,
-    pub jti: &'a str,
-    pub access_expires_at: i64,
     /// A family of the same device and address created since then means the device is known.
     pub seen_since: i64,
     pub audit: &'a super::audit::AuditEvent,
@@ -226,7 +213,7 @@ pub struct Opened {
 }
 
 /// A sign-in as one PostgreSQL statement (atomic on its own, one round trip): the new family, the
-/// user's `last_sign_in_at`, the first refresh token, the access-token record, the audit event,
+/// user's `last_sign_in_at`, the first refresh token, the audit event,
 /// and the new-device notice when no family of the same device and address was created since
 /// `seen_since` (the statement's snapshot does not see the family it inserts). It reads whether
 /// the site requires 2FA of a user who has none, for the access token. The steps it replaces are
@@ -241,8 +228,6 @@ WITH family AS (
     UPDATE users SET last_sign_in_at = ? WHERE id = ?
 ), token AS (
     INSERT INTO refresh_tokens (token_hash, family_id, created_at) SELECT ?, id, ? FROM family
-), access AS (
-    INSERT INTO access_tokens (jti, family_id, subject, expires_at) SELECT ?, id, ?, ? FROM family
 ), audit AS (
     INSERT INTO audit_events (id, tenant_id, at, kind, user_id, actor_id, ip, user_agent, details)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -287,10 +272,6 @@ pub fn open(conn: &mut diesel::PgConnection, o: &Opening<'_>) -> QueryResult<Ope
             // token
             Bind::Text(o.refresh_hash),
             now,
-            // access
-            Bind::Text(o.jti),
-            user,
-            Bind::BigInt(o.access_expires_at),
             // audit
             Bind::Text(&a.id),
             Bind::NullableText(a.tenant_id.as_deref()),
@@ -356,18 +337,18 @@ pub fn reauthenticate(conn: &mut AnyConnection, id: &str, now: i64, amr: &[Strin
     Ok(())
 }
 
-/// Records an issued access token and the family it came from.
-pub fn record_access_token(
+/// Records an access token issued outside any session (a service client's), so that
+/// [`revoke_sessionless_tokens`] can find it.
+pub fn record_sessionless_token(
     conn: &mut AnyConnection,
     jti: &str,
-    family_id: Option<&str>,
     subject: &str,
     expires_at: i64,
 ) -> QueryResult<()> {
     diesel::insert_into(access_tokens::table)
         .values((
             access_tokens::jti.eq(jti),
-            access_tokens::family_id.eq(family_id),
+            access_tokens::family_id.eq(None::<String>),
             access_tokens::subject.eq(subject),
             access_tokens::expires_at.eq(expires_at),
         ))
@@ -375,20 +356,14 @@ pub fn record_access_token(
     Ok(())
 }
 
-/// Ends a family: no refresh token of it works again, and its live access tokens go on the
-/// revocation list. Returns whether it was alive before.
+/// Ends a family: no refresh token of it works again, and neither does any access token it
+/// issued ([`is_revoked`] checks the family of a token's `sid`). Returns whether it was alive
+/// before.
 pub fn revoke_family(conn: &mut AnyConnection, id: &str, reason: &str, now: i64) -> QueryResult<bool> {
-    let ended = diesel::update(refresh_families::table.find(id).filter(refresh_families::revoked_at.is_null()))
+    Ok(diesel::update(refresh_families::table.find(id).filter(refresh_families::revoked_at.is_null()))
         .set((refresh_families::revoked_at.eq(now), refresh_families::revoked_reason.eq(reason)))
         .execute(conn)?
-        == 1;
-    let live: Vec<(String, i64)> = access_tokens::table
-        .filter(access_tokens::family_id.eq(id))
-        .filter(access_tokens::expires_at.gt(now))
-        .select((access_tokens::jti, access_tokens::expires_at))
-        .load(conn)?;
-    revoke_access_tokens(conn, &live)?;
-    Ok(ended)
+        == 1)
 }
 
 /// Ends every live family of a user (except `keep`); returns how many ended.
@@ -426,8 +401,18 @@ pub fn revoke_access_tokens(conn: &mut AnyConnection, tokens: &[(String, i64)]) 
     Ok(())
 }
 
-pub fn is_revoked(conn: &mut AnyConnection, jti: &str) -> QueryResult<bool> {
-    Ok(revoked_access_tokens::table.find(jti).count().get_result::<i64>(conn)? > 0)
+/// Whether an access token no longer works: its `jti` is on the revocation list, or it names a
+/// session (`sid`) that was revoked or no longer exists (its user was deleted). One query.
+pub fn is_revoked(conn: &mut AnyConnection, jti: &str, sid: Option<&str>) -> QueryResult<bool> {
+    use diesel::dsl::{exists, not, select};
+    let listed = exists(revoked_access_tokens::table.find(jti));
+    match sid {
+        None => select(listed).get_result(conn),
+        Some(sid) => {
+            let live = exists(refresh_families::table.find(sid).filter(refresh_families::revoked_at.is_null()));
+            select(listed.or(not(live))).get_result(conn)
+        }
+    }
 }
 
 /// Forgets what can no longer matter: expired access-token records and revocations.

@@ -67,11 +67,13 @@ pub async fn authenticate(state: &AppState, token: &str, path: &str) -> Result<A
     if claims.role.is_none() {
         return Err(ApiError::Forbidden("a service token cannot use user routes".into()));
     }
+    // A user's token always names its session, and dies with it.
+    let Some(sid) = claims.sid.clone() else { return Err(ApiError::Unauthenticated) };
     let (jti, sub, tid) = (claims.jti.clone(), claims.sub.clone(), claims.tid.clone());
     let found = state
         .db
         .run(move |conn| -> Result<_, ApiError> {
-            if sessions::is_revoked(conn, &jti)? {
+            if sessions::is_revoked(conn, &jti, Some(&sid))? {
                 return Ok(None);
             }
             let Some(user) = users::find(conn, &sub)?.filter(|u| !u.disabled && u.tenant_id == tid) else {

@@ -196,7 +196,7 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
     state
         .db
         .run(move |conn| {
-            write_tx(conn, |conn| sessions::record_access_token(conn, &jti, None, &sub, exp)).map_err(DbError::from)
+            write_tx(conn, |conn| sessions::record_sessionless_token(conn, &jti, &sub, exp)).map_err(DbError::from)
         })
         .await?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(ServiceTokenResponse {
@@ -289,12 +289,15 @@ pub async fn introspect(
     let answer = match state.keys.verify(&token, state.now()) {
         Err(_) => IntrospectionResponse::inactive(),
         Ok(claims) if claims.tid != client.tenant_id => IntrospectionResponse::inactive(),
+        // A user's token always names its session, and dies with it.
+        Ok(claims) if claims.client_id.is_none() && claims.sid.is_none() => IntrospectionResponse::inactive(),
         Ok(claims) => {
-            let (jti, sub, svc) = (claims.jti.clone(), claims.sub.clone(), claims.client_id.clone());
+            let (jti, sid, sub, svc) =
+                (claims.jti.clone(), claims.sid.clone(), claims.sub.clone(), claims.client_id.clone());
             let live = state
                 .db
                 .run(move |conn| -> Result<bool, DbError> {
-                    if sessions::is_revoked(conn, &jti)? {
+                    if sessions::is_revoked(conn, &jti, sid.as_deref())? {
                         return Ok(false);
                     }
                     Ok(match svc {

@@ -54,7 +54,7 @@ impl FromRequest for ServiceCaller {
             let client = state
                 .db
                 .run(move |conn| -> Result<_, ApiError> {
-                    if sessions::is_revoked(conn, &jti)? {
+                    if sessions::is_revoked(conn, &jti, None)? {
                         return Ok(None);
                     }
                     Ok(service_clients::find(conn, &client_id)?)
