@@ -11,6 +11,7 @@ Settings (environment):
   BENCH_SECONDS       seconds per measured scenario and per ceiling (default 30)
   BENCH_CONNECTIONS   concurrent connections of the load generator (default 16)
   BENCH_ONLY          comma-separated scenario names to run (default: all)
+  BENCH_RUST_LOG      the service's RUST_LOG (default: the service's own, one line per request)
   BENCH_PG            PostgreSQL server URL without database (default postgres://postgres@127.0.0.1:5432)
   BENCH_OUT           where results go (default target/bench)
   BENCH_SKIP_BUILD=1  use the release binaries already built
@@ -253,6 +254,8 @@ class Service:
             # The per-address sign-in budget is raised: every request of the run comes from 127.0.0.1.
             "AUTH_SIGNIN_PER_IP_PER_MIN": "1000000",
         }
+        if os.environ.get("BENCH_RUST_LOG"):
+            self.env["RUST_LOG"] = os.environ["BENCH_RUST_LOG"]
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> float:
