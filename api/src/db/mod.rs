@@ -185,19 +185,6 @@ pub enum DbError {
     Query(#[from] diesel::result::Error),
 }
 
-/// PostgreSQL connections per instance: twice the cores this process may use (cgroup limits
-/// included), at least 4 and at most 16. More connections than that only let more PostgreSQL
-/// backends compete for the cores: on 2 cores under 16 concurrent `GET /me` requests, a pool of
-/// 16 gave a p99 of 250–630 ms beside a median of 1.5 ms, and a pool of 4 a p99 of 5 ms at the
-/// same throughput (docs/PERFORMANCE.md).
-pub fn postgres_pool_size() -> u32 {
-    pool_size_for(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
-}
-
-fn pool_size_for(cores: usize) -> u32 {
-    (2 * cores.min(8) as u32).clamp(4, 16)
-}
-
 /// The shared pool plus the one way to use it from async code.
 #[derive(Clone)]
 pub struct Db {
@@ -212,7 +199,7 @@ impl Db {
     /// Builds the pool lazily: start-up and `/readyz` work even while the database is down.
     pub fn new(target: DbTarget) -> Self {
         let size = match target {
-            DbTarget::Postgres(_) => postgres_pool_size(),
+            DbTarget::Postgres(_) => 16,
             DbTarget::Sqlite(_) => 8,
         };
         let down = Arc::new(AtomicBool::new(false));
@@ -229,11 +216,6 @@ impl Db {
 
     pub fn target(&self) -> &DbTarget {
         &self.target
-    }
-
-    /// The most connections the pool opens.
-    pub fn pool_size(&self) -> u32 {
-        self.pool.max_size()
     }
 
     /// Runs blocking diesel work on the blocking pool, never on the event loop.
@@ -370,11 +352,6 @@ pub fn sso_kinds_of(conn: &mut AnyConnection, user_id: &str) -> diesel::QueryRes
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_postgres_pool_has_two_connections_a_core_between_4_and_16() {
-        assert_eq!([1, 2, 3, 8, 9, 64].map(pool_size_for), [4, 4, 6, 16, 16, 16]);
-    }
 
     #[test]
     fn placeholders_are_numbered_for_postgres() {
