@@ -57,6 +57,11 @@ async fn introspect(app: &TestApp, svc: &Reply, token: &str) -> serde_json::Valu
     .body
 }
 
+/// A service client allowed to introspect tokens (its creation reply, for [`introspect`]).
+async fn introspector(app: &TestApp, admin: &str) -> Reply {
+    app.post_auth("/api/v1/admin/service-clients", admin, json!({"name": "i", "scopes": ["tokens:introspect"]})).await
+}
+
 async fn delete(app: &TestApp, path: &str, token: &str) -> Reply {
     Reply::from(app.client.delete(app.url(path)).bearer_auth(token).send().await.unwrap()).await
 }
@@ -308,9 +313,7 @@ async fn a_disabled_users_live_access_token_is_refused_at_once(b: Backend) {
     let admin = app.admin_token().await;
     let (id, email, password) = app.create_agent(&admin, "ida").await;
     let (token, rt) = app.sign_in(&email, &password).await;
-    let svc = app
-        .post_auth("/api/v1/admin/service-clients", &admin, json!({"name": "i", "scopes": ["tokens:introspect"]}))
-        .await;
+    let svc = introspector(&app, &admin).await;
     assert_eq!(patch(&app, &format!("/api/v1/admin/users/{id}"), &admin, json!({"disabled": true})).await.status, 200);
     app.get_auth("/api/v1/me", &token).await.assert_problem(401, "unauthenticated");
     app.post("/api/v1/auth/token/refresh", json!({"refresh_token": rt, "token_delivery": "body"}))
@@ -420,9 +423,7 @@ async fn a_deleted_users_access_token_is_inactive_at_introspection(b: Backend) {
     let (id, email, password) = app.create_agent(&admin, "max").await;
     let (first, _) = app.sign_in(&email, &password).await;
     let (second, _) = app.sign_in(&email, &password).await;
-    let svc = app
-        .post_auth("/api/v1/admin/service-clients", &admin, json!({"name": "i", "scopes": ["tokens:introspect"]}))
-        .await;
+    let svc = introspector(&app, &admin).await;
     assert_eq!(introspect(&app, &svc, &first).await["active"], json!(true));
     assert_eq!(delete(&app, &format!("/api/v1/admin/users/{id}"), &admin).await.status, 204);
     for token in [first, second] {
@@ -446,9 +447,7 @@ async fn an_access_token_dies_with_its_session_though_none_is_recorded(b: Backen
     let recorded: i64 = app.with_db(|conn| access_tokens::table.count().get_result(conn)).await;
     assert_eq!(recorded, 0, "no access token of a session is recorded");
 
-    let svc = app
-        .post_auth("/api/v1/admin/service-clients", &admin, json!({"name": "i", "scopes": ["tokens:introspect"]}))
-        .await;
+    let svc = introspector(&app, &admin).await;
     assert_eq!(introspect(&app, &svc, &phone).await["active"], json!(true));
     let phone_sid = claims_of(&phone)["sid"].as_str().unwrap().to_string();
     assert_eq!(delete(&app, &format!("/api/v1/me/sessions/{phone_sid}"), &laptop).await.status, 204);
@@ -470,9 +469,7 @@ async fn a_user_token_that_names_no_session_is_refused(b: Backend) {
     claims.jti = "no-session".into();
     let forged = app.state.keys.sign(&claims).unwrap();
     app.get_auth("/api/v1/me", &forged).await.assert_problem(401, "unauthenticated");
-    let svc = app
-        .post_auth("/api/v1/admin/service-clients", &admin, json!({"name": "i", "scopes": ["tokens:introspect"]}))
-        .await;
+    let svc = introspector(&app, &admin).await;
     assert_eq!(introspect(&app, &svc, &forged).await, json!({"active": false}));
     assert_eq!(app.get_auth("/api/v1/me", &admin).await.status, 200, "the same claims with their session work");
 }
