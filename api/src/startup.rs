@@ -1,10 +1,10 @@
 //! `Application::build`: configuration in, a bound server out (port 0 works, for tests).
 
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use actix_web::dev::{Server, Service as _};
+use actix_web::dev::{Server, ServerHandle, Service as _};
 use actix_web::{web, App, HttpServer};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -23,6 +23,36 @@ pub struct Application {
     port: u16,
     state: AppState,
     server: Server,
+    /// The state as the workers hold it: gone once every worker has dropped its app.
+    served: Weak<AppState>,
+}
+
+/// How long a stop waits for the workers to let go of the state (and the database pool in it).
+const RELEASE_LIMIT: Duration = Duration::from_secs(5);
+
+/// Stops a running [`Application`] from another task and waits for its workers (tests).
+#[derive(Clone)]
+pub struct Stopper {
+    handle: ServerHandle,
+    served: Weak<AppState>,
+}
+
+impl Stopper {
+    /// Blocking: stops the server at once and waits until every worker thread has dropped its app.
+    /// Without the wait a worker could still be closing database connections (libpq, OpenSSL)
+    /// while the process exits and OpenSSL's exit handler frees what they use. The server's own
+    /// task must be able to run meanwhile (a multi-threaded runtime). False after [`RELEASE_LIMIT`].
+    pub fn stop_and_wait(&self) -> bool {
+        drop(self.handle.stop(false));
+        let started = Instant::now();
+        while self.served.strong_count() > 0 {
+            if started.elapsed() > RELEASE_LIMIT {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        true
+    }
 }
 
 impl Application {
@@ -93,10 +123,10 @@ impl Application {
             state.clock.clone(),
             state.outbox_wake.clone(),
         );
-        let server = run(listener, state.clone())?;
+        let (server, served) = run(listener, state.clone())?;
         spawn_housekeeping(state.clone());
         tracing::info!(address = %addr, public_url = %state.public_url, "listening");
-        Ok(Self { port: addr.port(), state, server })
+        Ok(Self { port: addr.port(), state, server, served })
     }
 
     pub fn port(&self) -> u16 {
@@ -107,14 +137,25 @@ impl Application {
         &self.state
     }
 
-    /// Serves until stopped; SIGTERM lets in-flight requests finish (10 s at most).
+    pub fn stopper(&self) -> Stopper {
+        Stopper { handle: self.server.handle(), served: self.served.clone() }
+    }
+
+    /// Serves until stopped; SIGTERM lets in-flight requests finish (10 s at most). Returns once
+    /// the workers have dropped their apps, so that the caller's exit races no connection's close.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        let started = Instant::now();
+        while self.served.strong_count() > 0 && started.elapsed() < RELEASE_LIMIT {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        served
     }
 }
 
-fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+fn run(listener: TcpListener, state: AppState) -> anyhow::Result<(Server, Weak<AppState>)> {
     let data = web::Data::new(state);
+    let served = Arc::downgrade(&data.clone().into_inner());
     // The OpenAPI document is built and serialized once; every worker serves the same bytes
     // (built per worker, it cost each a copy of the whole document: docs/PERFORMANCE.md).
     let spec_json = web::Bytes::from(serde_json::to_vec(&crate::openapi::spec())?);
@@ -162,7 +203,7 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     .shutdown_timeout(10)
     .listen(listener)?
     .run();
-    Ok(server)
+    Ok((server, served))
 }
 
 /// Every ten minutes: forget expired revocations, access-token records and rate counters.

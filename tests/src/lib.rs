@@ -13,7 +13,7 @@ use cloudcx_auth::clock::TestClock;
 use cloudcx_auth::config::Config;
 use cloudcx_auth::db::DbTarget;
 use cloudcx_auth::domain::Secret;
-use cloudcx_auth::startup::Application;
+use cloudcx_auth::startup::{Application, Stopper};
 use cloudcx_auth::state::AppState;
 use diesel::{Connection, RunQueryDsl};
 use serde_json::{json, Value};
@@ -165,6 +165,17 @@ pub struct TestApp {
     pub db: TestDb,
     /// The mail server the app talks to: a real SMTP conversation on loopback.
     pub smtp: smtp::SmtpSink,
+    stopper: Stopper,
+}
+
+/// The app stops with its test, and its worker threads are done before the test returns: the
+/// process never exits while one of them is still closing database connections.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if !self.stopper.stop_and_wait() {
+            eprintln!("the app's workers still held its state 5 s after the stop");
+        }
+    }
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -212,13 +223,14 @@ pub async fn spawn_on(db: TestDb, backend: Backend, tweak: impl FnOnce(&mut Conf
     let app = Application::build(config, clock.clone()).await.expect("application starts");
     let port = app.port();
     let state = app.state().clone();
+    let stopper = app.stopper();
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    TestApp { address: format!("http://127.0.0.1:{port}"), port, backend, clock, state, client, db, smtp }
+    TestApp { address: format!("http://127.0.0.1:{port}"), port, backend, clock, state, client, db, smtp, stopper }
 }
 
 /// A response read whole.
@@ -260,6 +272,11 @@ impl Reply {
 }
 
 impl TestApp {
+    /// Stops the app (its `Drop` does too).
+    pub fn stopper(&self) -> &Stopper {
+        &self.stopper
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

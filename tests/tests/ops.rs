@@ -10,6 +10,7 @@ both_databases!(
     the_discovery_document_names_the_endpoints,
     swagger_ui_is_served_without_internet_access,
     unknown_paths_outside_the_api_serve_the_spa_index,
+    a_stop_returns_only_after_every_worker_let_go_of_the_app,
 );
 
 async fn health_and_readiness_answer(b: Backend) {
@@ -128,4 +129,26 @@ async fn unknown_paths_outside_the_api_serve_the_spa_index(b: Backend) {
     );
     app.get("/api/v1/unknown").await.assert_problem(404, "not_found");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A stop returns once every worker thread has dropped its app, and with it its hold on the
+/// database pool. Returning earlier let a test process exit while a worker was still closing TLS
+/// connections to PostgreSQL, and OpenSSL's exit handler freed what they used: CI saw "double
+/// free or corruption" after all the tests of a binary had passed. `serve` waits the same way.
+async fn a_stop_returns_only_after_every_worker_let_go_of_the_app(b: Backend) {
+    let app = spawn_app(b).await;
+    // Requests on fresh connections, so that every worker has served one and used the pool.
+    let mut requests = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let url = app.url("/readyz");
+        requests.spawn(async move { reqwest::Client::new().get(url).send().await.expect("request").status() });
+    }
+    while let Some(status) = requests.join_next().await {
+        assert_eq!(status.expect("request task"), 200);
+    }
+
+    let stopper = app.stopper().clone();
+    let released = tokio::task::spawn_blocking(move || stopper.stop_and_wait()).await.expect("stop");
+    assert!(released, "the workers still held the app 5 s after the stop");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", app.port)).is_err(), "still accepting after the stop");
 }
