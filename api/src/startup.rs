@@ -38,10 +38,10 @@ pub struct Stopper {
 }
 
 impl Stopper {
-    /// Blocking: stops the server at once and waits until every worker thread has dropped its app.
-    /// Without the wait a worker could still be closing database connections (libpq, OpenSSL)
-    /// while the process exits and OpenSSL's exit handler frees what they use. The server's own
-    /// task must be able to run meanwhile (a multi-threaded runtime). False after [`RELEASE_LIMIT`].
+    /// Blocking: stops the server at once and waits until every worker thread has dropped its app,
+    /// so that nothing of the app's is still being torn down on another thread when the caller
+    /// goes on (or the process exits). The server's own task must be able to run meanwhile (a
+    /// multi-threaded runtime). False after [`RELEASE_LIMIT`].
     pub fn stop_and_wait(&self) -> bool {
         drop(self.handle.stop(false));
         let started = Instant::now();

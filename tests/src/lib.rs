@@ -15,7 +15,7 @@ use cloudcx_auth::db::DbTarget;
 use cloudcx_auth::domain::Secret;
 use cloudcx_auth::startup::{Application, Stopper};
 use cloudcx_auth::state::AppState;
-use diesel::{Connection, RunQueryDsl};
+use diesel::RunQueryDsl;
 use serde_json::{json, Value};
 
 pub use reqwest::StatusCode;
@@ -99,7 +99,7 @@ impl TestDb {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let base = base.to_string();
         let name = format!("cxtest_{id}");
-        let mut admin = diesel::PgConnection::establish(&base).unwrap_or_else(|e| {
+        let mut admin = cloudcx_auth::db::pg_establish(&base).unwrap_or_else(|e| {
             panic!(
                 "PostgreSQL is required for the tests and is not reachable at {base}: {e}. \
                  Run `make test` (it starts one) or set TEST_DATABASE_URL."
@@ -117,7 +117,7 @@ impl TestDb {
     /// Drops the PostgreSQL database now (the outage test), leaving the guard with nothing to do.
     pub fn drop_now(&mut self) {
         if let Some(name) = self.pg_name.take() {
-            if let Ok(mut admin) = diesel::PgConnection::establish(&self.pg_base) {
+            if let Ok(mut admin) = cloudcx_auth::db::pg_establish(&self.pg_base) {
                 let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
             }
         }

@@ -155,14 +155,14 @@ async fn an_unreachable_database_answers_503_quickly() {
 /// One idle for longer is tested at check-out, so no request sees it fail.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_the_database_ends_are_replaced_without_a_500() {
-    use diesel::{Connection, RunQueryDsl};
+    use diesel::RunQueryDsl;
     let app = spawn_app(Backend::Postgres).await;
     let token = app.admin_token().await;
     let cloudcx_auth::db::DbTarget::Postgres(url) = app.db.target.clone() else { unreachable!() };
     let end_the_services_connections = || {
         let url = url.clone();
         tokio::task::spawn_blocking(move || {
-            let mut admin = diesel::PgConnection::establish(&url).expect("connect");
+            let mut admin = cloudcx_auth::db::pg_establish(&url).expect("connect");
             #[derive(diesel::QueryableByName)]
             struct Backend {
                 #[diesel(sql_type = diesel::sql_types::Integer)]

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use cloudcx_auth_tests::pg_cluster::PrivateCluster;
 use cloudcx_auth_tests::{spawn_on, Backend, Reply, TestApp, TestDb};
 use diesel::sql_types::BigInt;
-use diesel::{Connection, QueryableByName, RunQueryDsl};
+use diesel::{QueryableByName, RunQueryDsl};
 use serde_json::json;
 
 /// The first port tried for the private cluster (the suite's own private cluster starts at 55432).
@@ -208,7 +208,7 @@ struct Count {
 async fn count(url: &str, sql: &str) -> i64 {
     let (url, sql) = (url.to_string(), sql.to_string());
     tokio::task::spawn_blocking(move || {
-        let mut conn = diesel::PgConnection::establish(&url).expect("connect");
+        let mut conn = cloudcx_auth::db::pg_establish(&url).expect("connect");
         diesel::sql_query(&sql).get_result::<Count>(&mut conn).unwrap_or_else(|e| panic!("{sql}: {e}")).n
     })
     .await

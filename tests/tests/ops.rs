@@ -132,9 +132,8 @@ async fn unknown_paths_outside_the_api_serve_the_spa_index(b: Backend) {
 }
 
 /// A stop returns once every worker thread has dropped its app, and with it its hold on the
-/// database pool. Returning earlier let a test process exit while a worker was still closing TLS
-/// connections to PostgreSQL, and OpenSSL's exit handler freed what they used: CI saw "double
-/// free or corruption" after all the tests of a binary had passed. `serve` waits the same way.
+/// database pool: whatever runs next (the next test, the process's exit) never overlaps a worker
+/// still tearing its app down. `serve` waits the same way after SIGTERM.
 async fn a_stop_returns_only_after_every_worker_let_go_of_the_app(b: Backend) {
     let app = spawn_app(b).await;
     // Requests on fresh connections, so that every worker has served one and used the pool.

@@ -1,5 +1,6 @@
 //! What a sign-in asks of PostgreSQL: no lock on a row that every sign-in of a site shares, and a
-//! rate counter whose relaxed commit never outlives its own statement.
+//! rate counter whose relaxed commit never outlives its own statement. And how the process uses
+//! libpq: an exit never races the threads that open connections.
 
 use cloudcx_auth::db::{throttle, AnyConnection, DbTarget};
 use cloudcx_auth_tests::*;
@@ -31,7 +32,7 @@ async fn a_sign_in_locks_no_row_of_its_site() {
     let (locked_tx, locked_rx) = std::sync::mpsc::channel();
     let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
     let holder = std::thread::spawn(move || {
-        let mut conn = diesel::PgConnection::establish(&url).expect("connect");
+        let mut conn = cloudcx_auth::db::pg_establish(&url).expect("connect");
         conn.transaction::<_, diesel::result::Error, _>(|conn| {
             diesel::sql_query("SELECT id FROM tenants FOR UPDATE").execute(conn)?;
             locked_tx.send(()).expect("signal");
@@ -112,4 +113,40 @@ async fn the_one_statement_sign_in_look_up_finds_what_the_plain_queries_find() {
     assert_eq!(mfa.map(|m| m.method).as_deref(), Some("email"));
     assert!(unknown_user.is_none() && unknown_site.is_none());
     assert!(spent.spent.is_err() && spent.account.is_none(), "a spent budget looks nothing up");
+}
+
+/// A process exits cleanly while other threads are still opening TLS connections to PostgreSQL
+/// (the pool opens its connections on threads of its own). libpq initialises OpenSSL with an
+/// exit handler that frees OpenSSL's global state under those threads; `db::pg_establish`
+/// initialises it first, without the handler. This test runs itself as a child process that
+/// exits in the middle of such connections, several times.
+#[test]
+fn a_process_exits_cleanly_while_connections_open() {
+    const CHILD: &str = "CLOUDCX_EXIT_RACE_CHILD";
+    let url = postgres_base_url();
+    if std::env::var_os(CHILD).is_some() {
+        drop(cloudcx_auth::db::pg_establish(&url).expect("connect"));
+        for _ in 0..6 {
+            let url = url.clone();
+            std::thread::spawn(move || loop {
+                drop(cloudcx_auth::db::pg_establish(&url));
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        std::process::exit(0);
+    }
+    let me = std::env::current_exe().expect("test binary");
+    for run in 0..15 {
+        let out = std::process::Command::new(&me)
+            .args(["--exact", "a_process_exits_cleanly_while_connections_open", "--nocapture"])
+            .env(CHILD, "1")
+            .output()
+            .expect("child runs");
+        assert!(
+            out.status.success(),
+            "run {run}: the child exited with {:?}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

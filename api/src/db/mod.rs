@@ -84,12 +84,38 @@ const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
 /// the background (at least every `CHECKOUT_TIMEOUT / 2`), so service resumes by itself.
 const CHECKOUT_TIMEOUT_WHILE_DOWN: Duration = Duration::from_millis(250);
 
+/// Opens a PostgreSQL connection; the one way this code base reaches libpq.
+///
+/// Two of libpq's libraries free their global state in exit handlers while other threads may
+/// still use it, and the pool opens connections on threads of its own: a process exiting in the
+/// middle of a connection's opening died of "double free or corruption", SIGSEGV or a Kerberos
+/// mutex error (the test `a_process_exits_cleanly_while_connections_open`). So, once per
+/// process, OpenSSL (TLS to the database) is initialised without its exit handler, and GSSAPI
+/// encryption is not attempted unless the URL asks for it (`gssencmode=`): Kerberos is then never
+/// loaded, and no connection waits for its credential look-up.
+pub fn pg_establish(url: &str) -> diesel::ConnectionResult<diesel::PgConnection> {
+    openssl_sys::init();
+    diesel::PgConnection::establish(&without_gssapi(url))
+}
+
+/// `url` with `gssencmode=disable` added, unless it names a `gssencmode` itself.
+fn without_gssapi(url: &str) -> std::borrow::Cow<'_, str> {
+    if url.contains("gssencmode") {
+        return url.into();
+    }
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return format!("{url} gssencmode=disable").into(); // keyword = value form
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}gssencmode=disable").into()
+}
+
 impl Manager {
     fn open(&self) -> Result<AnyConnection, r2d2::Error> {
         match &self.target {
-            DbTarget::Postgres(url) => diesel::PgConnection::establish(url)
-                .map(AnyConnection::Postgresql)
-                .map_err(r2d2::Error::ConnectionError),
+            DbTarget::Postgres(url) => {
+                pg_establish(url).map(AnyConnection::Postgresql).map_err(r2d2::Error::ConnectionError)
+            }
             DbTarget::Sqlite(path) => {
                 let mut conn = diesel::SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
                 // WAL lets readers run beside the one writer; the busy timeout makes writers queue
@@ -364,5 +390,16 @@ mod tests {
         assert!(DbTarget::parse("postgres://u@h/db").is_ok());
         assert!(DbTarget::parse("mysql://x").is_err());
         assert!(DbTarget::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn gssapi_is_off_unless_the_url_names_it() {
+        assert_eq!(without_gssapi("postgres://u@h/db"), "postgres://u@h/db?gssencmode=disable");
+        assert_eq!(
+            without_gssapi("postgresql://u@h/db?sslmode=require"),
+            "postgresql://u@h/db?sslmode=require&gssencmode=disable"
+        );
+        assert_eq!(without_gssapi("host=h dbname=db"), "host=h dbname=db gssencmode=disable");
+        assert_eq!(without_gssapi("postgres://u@h/db?gssencmode=require"), "postgres://u@h/db?gssencmode=require");
     }
 }
