@@ -4,15 +4,20 @@
 //! sign-ins keep every core hashing, any other request's thread still runs the moment it is
 //! ready, and hashing takes whatever CPU is left — all of it when nothing else runs.
 //!
+//! Up to two hashes per core are admitted: one running and one queued behind it, so that a
+//! hashing thread that finishes starts the next hash at once instead of waiting for the hand-off
+//! through the async side (wake the request's task, release its permit, wake the next one).
+//!
 //! The 19 MiB of working memory a hash needs is managed here rather than by the argon2 crate:
 //! its `vec!` per hash lands in glibc's per-thread arenas once the first free has raised the
 //! dynamic mmap threshold, and every blocking thread that ever hashed kept its 19-38 MiB — the
-//! resident size reached 580 MB after 45 sign-ins (docs/PERFORMANCE.md). Here a buffer is reused
-//! while hashes queue, and handed back to the operating system once hashing has been idle.
+//! resident size reached 580 MB after 45 sign-ins (docs/PERFORMANCE.md). Here each hashing thread
+//! owns one buffer, reused from hash to hash and handed back to the operating system once the
+//! thread has been idle; a queued hash holds no memory.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, SaltString};
@@ -37,7 +42,7 @@ fn argon2() -> Argon2<'static> {
 /// Only the blocks a hash uses are ever touched, so only those are resident.
 const MAPPED_BLOCKS: usize = 33 * 1024;
 
-/// How long hashing must have been idle before the spare buffers are given back.
+/// How long a hashing thread must have been idle before its buffer is given back.
 const RELEASE_AFTER: Duration = Duration::from_secs(2);
 
 /// Working memory for `blocks` Argon2 blocks.
@@ -69,47 +74,22 @@ fn verify_with(memory: &mut Vec<Block>, password: &[u8], phc: &str) -> bool {
     bool::from(expected.as_bytes().ct_eq(&out))
 }
 
-/// Runs Argon2id with at most one hash per core at a time; waiting callers queue asynchronously
-/// and hold no blocking thread.
+/// Runs Argon2id on one thread per core; waiting callers queue asynchronously and hold no
+/// blocking thread.
 #[derive(Clone)]
 pub struct PasswordHasher {
+    /// Hashes admitted to the threads' queue: two per core (one running, one next).
     permits: Arc<Semaphore>,
-    /// Jobs for the low-priority hashing threads (never more queued than there are permits).
-    jobs: mpsc::Sender<Job>,
-    /// Callers waiting for a permit: while any wait, a finished hash keeps its buffer for them.
-    waiting: Arc<AtomicUsize>,
-    /// Buffers between two hashes; emptied once hashing has been idle for `RELEASE_AFTER`.
-    spare: Arc<Mutex<Vec<Vec<Block>>>>,
-    /// Counts hashes started, so a delayed release knows whether hashing went on meanwhile.
-    started: Arc<AtomicU64>,
+    queue: Arc<JobQueueHandle>,
     dummy_hash: Arc<String>,
-}
-
-/// Counts a caller as waiting for a permit, also when its request is cancelled meanwhile.
-struct Waiting<'a>(&'a AtomicUsize);
-
-impl<'a> Waiting<'a> {
-    fn new(counter: &'a AtomicUsize) -> Self {
-        counter.fetch_add(1, Ordering::SeqCst);
-        Self(counter)
-    }
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
 }
 
 impl PasswordHasher {
     pub fn new() -> Self {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         Self {
-            permits: Arc::new(Semaphore::new(cores)),
-            jobs: spawn_hashing_threads(cores),
-            waiting: Arc::new(AtomicUsize::new(0)),
-            spare: Arc::new(Mutex::new(Vec::new())),
-            started: Arc::new(AtomicU64::new(0)),
+            permits: Arc::new(Semaphore::new(2 * cores)),
+            queue: Arc::new(JobQueueHandle(spawn_hashing_threads(cores))),
             // Verified against when the account does not exist, so that an unknown user costs
             // the same time as a wrong password.
             dummy_hash: Arc::new(hash_now("not a real password; only spends time").unwrap_or_default()),
@@ -129,62 +109,100 @@ impl PasswordHasher {
         Ok(ok && real)
     }
 
+    /// Working-memory buffers the hashing threads hold right now.
+    pub fn resident_buffers(&self) -> usize {
+        self.queue.0.resident.load(Ordering::SeqCst)
+    }
+
     async fn on_pool<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
     ) -> anyhow::Result<T> {
-        let permit = {
-            let _waiting = Waiting::new(&self.waiting);
-            self.permits.acquire().await?
-        };
-        let generation = self.started.fetch_add(1, Ordering::SeqCst) + 1;
-        let spare = self.spare.lock().ok().and_then(|mut s| s.pop());
-        let mut memory = spare.unwrap_or_else(|| working_memory(params().block_count()));
+        let _permit = self.permits.acquire().await?;
         let (done, result) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move || {
-            let value = f(&mut memory);
-            let _ = done.send((value, memory));
-        });
-        self.jobs.send(job).map_err(|_| anyhow::anyhow!("the hashing threads are gone"))?;
-        let (value, memory) = result.await.map_err(|_| anyhow::anyhow!("a hashing thread failed"))?;
-        drop(permit);
-        if let Ok(mut spare) = self.spare.lock() {
-            spare.push(memory);
-        }
-        if self.waiting.load(Ordering::SeqCst) == 0 {
-            // Nobody queues: give the buffers back unless another hash starts soon.
-            let (spare, started) = (self.spare.clone(), self.started.clone());
-            tokio::spawn(async move {
-                tokio::time::sleep(RELEASE_AFTER).await;
-                if started.load(Ordering::SeqCst) == generation {
-                    if let Ok(mut spare) = spare.lock() {
-                        spare.clear();
-                    }
-                }
-            });
-        }
-        Ok(value)
+        self.queue.0.push(Box::new(move |memory: &mut Vec<Block>| {
+            let _ = done.send(f(memory));
+        }));
+        result.await.map_err(|_| anyhow::anyhow!("a hashing thread failed"))
     }
 }
 
-type Job = Box<dyn FnOnce() + Send>;
+type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 
-/// `n` threads that run hashing jobs at the lowest priority. They end with the last sender.
-fn spawn_hashing_threads(n: usize) -> mpsc::Sender<Job> {
-    let (tx, rx) = mpsc::channel::<Job>();
-    let rx = Arc::new(Mutex::new(rx));
+/// The hashing threads' queue. A condition variable rather than a channel: every idle thread
+/// waits with its own timeout, after which it gives its buffer back.
+struct JobQueue {
+    state: Mutex<Queued>,
+    ready: Condvar,
+    resident: AtomicUsize,
+}
+
+#[derive(Default)]
+struct Queued {
+    jobs: VecDeque<Job>,
+    closed: bool,
+}
+
+impl JobQueue {
+    fn push(&self, job: Job) {
+        if let Ok(mut state) = self.state.lock() {
+            state.jobs.push_back(job);
+            self.ready.notify_one();
+        }
+        // A poisoned lock drops the job, and with it its sender: the caller sees the failure.
+    }
+
+    /// The next job, or `None` once the hasher is gone. `memory` is given back when the thread
+    /// has waited `RELEASE_AFTER` with nothing to do.
+    fn next(&self, memory: &mut Vec<Block>) -> Option<Job> {
+        let mut state = self.state.lock().ok()?;
+        loop {
+            if let Some(job) = state.jobs.pop_front() {
+                return Some(job);
+            }
+            if state.closed {
+                return None;
+            }
+            if memory.capacity() == 0 {
+                state = self.ready.wait(state).ok()?;
+            } else {
+                let (guard, waited) = self.ready.wait_timeout(state, RELEASE_AFTER).ok()?;
+                state = guard;
+                if waited.timed_out() && state.jobs.is_empty() {
+                    *memory = Vec::new();
+                    self.resident.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+        }
+    }
+}
+
+/// The hashers' hold on the queue (the threads hold the queue itself).
+struct JobQueueHandle(Arc<JobQueue>);
+
+/// Ends the hashing threads with the last [`PasswordHasher`].
+impl Drop for JobQueueHandle {
+    fn drop(&mut self) {
+        if let Ok(mut state) = self.0.state.lock() {
+            state.closed = true;
+        }
+        self.0.ready.notify_all();
+    }
+}
+
+/// `n` threads that run hashing jobs at the lowest priority, each with a buffer of its own.
+fn spawn_hashing_threads(n: usize) -> Arc<JobQueue> {
+    let queue = Arc::new(JobQueue { state: Mutex::default(), ready: Condvar::new(), resident: AtomicUsize::new(0) });
     for i in 0..n {
-        let rx = rx.clone();
+        let queue = queue.clone();
         let spawned = std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || {
             lower_this_threads_priority();
-            loop {
-                let job = match rx.lock() {
-                    Ok(rx) => rx.recv(),
-                    Err(_) => return,
-                };
-                match job {
-                    Ok(job) => job(),
-                    Err(_) => return,
+            let mut memory = Vec::new();
+            while let Some(job) = queue.next(&mut memory) {
+                let had = memory.capacity() > 0;
+                job(&mut memory);
+                if !had && memory.capacity() > 0 {
+                    queue.resident.fetch_add(1, Ordering::SeqCst);
                 }
             }
         });
@@ -192,7 +210,7 @@ fn spawn_hashing_threads(n: usize) -> mpsc::Sender<Job> {
             tracing::error!(error = %e, "could not start a hashing thread");
         }
     }
-    tx
+    queue
 }
 
 /// Nice 19 for the calling thread only (on Linux, a thread id names one thread). Lowering
@@ -271,12 +289,49 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn spare_memory_is_released_after_an_idle_moment() {
+    async fn working_memory_is_released_after_an_idle_moment() {
         let hasher = PasswordHasher::new();
         hasher.verify(Secret::new("x".into()), None).await.expect("v");
-        assert_eq!(hasher.spare.lock().expect("lock").len(), 1, "kept for a following hash");
+        assert_eq!(hasher.resident_buffers(), 1, "kept for a following hash");
+        hasher.verify(Secret::new("x".into()), None).await.expect("v");
+        assert!(hasher.resident_buffers() <= 2, "one buffer a thread at most");
         tokio::time::sleep(RELEASE_AFTER + Duration::from_millis(300)).await;
-        assert!(hasher.spare.lock().expect("lock").is_empty(), "given back once idle");
+        assert_eq!(hasher.resident_buffers(), 0, "given back once idle");
+    }
+
+    /// Two hashes a core are admitted, so a thread finds its next job queued when one ends; the
+    /// threads themselves stay one per core.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hash_is_queued_behind_each_running_one() {
+        let hasher = PasswordHasher::new();
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        assert_eq!(hasher.permits.available_permits(), 2 * cores);
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let gate = Arc::new(Mutex::new(gate));
+        let started = Arc::new(AtomicUsize::new(0));
+        let mut running = Vec::new();
+        for _ in 0..2 * cores {
+            let (hasher, gate, started) = (hasher.clone(), gate.clone(), started.clone());
+            running.push(tokio::spawn(async move {
+                hasher
+                    .on_pool(move |_| {
+                        started.fetch_add(1, Ordering::SeqCst);
+                        let _ = gate.lock().expect("gate").recv();
+                    })
+                    .await
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(hasher.permits.available_permits(), 0, "all admitted");
+        assert_eq!(started.load(Ordering::SeqCst), cores, "one running on each thread");
+        assert_eq!(hasher.queue.0.state.lock().expect("queue").jobs.len(), cores, "one queued behind each");
+        for _ in 0..2 * cores {
+            release.send(()).expect("release");
+        }
+        for r in running {
+            r.await.expect("task").expect("hashed");
+        }
+        assert_eq!(started.load(Ordering::SeqCst), 2 * cores);
     }
 
     #[tokio::test]
