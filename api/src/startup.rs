@@ -23,8 +23,7 @@ pub struct Application {
     port: u16,
     state: AppState,
     server: Server,
-    /// The state as the workers hold it: gone once every worker has dropped its app.
-    served: Weak<AppState>,
+    stopper: Stopper,
 }
 
 /// How long a stop waits for the workers to let go of the state (and the database pool in it).
@@ -34,6 +33,7 @@ const RELEASE_LIMIT: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct Stopper {
     handle: ServerHandle,
+    /// The state as the workers hold it: gone once every worker has dropped its app.
     served: Weak<AppState>,
 }
 
@@ -126,7 +126,8 @@ impl Application {
         let (server, served) = run(listener, state.clone())?;
         spawn_housekeeping(state.clone());
         tracing::info!(address = %addr, public_url = %state.public_url, "listening");
-        Ok(Self { port: addr.port(), state, server, served })
+        let stopper = Stopper { handle: server.handle(), served };
+        Ok(Self { port: addr.port(), state, server, stopper })
     }
 
     pub fn port(&self) -> u16 {
@@ -138,7 +139,7 @@ impl Application {
     }
 
     pub fn stopper(&self) -> Stopper {
-        Stopper { handle: self.server.handle(), served: self.served.clone() }
+        self.stopper.clone()
     }
 
     /// Serves until stopped; SIGTERM lets in-flight requests finish (10 s at most). Returns once
@@ -146,7 +147,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         let started = Instant::now();
-        while self.served.strong_count() > 0 && started.elapsed() < RELEASE_LIMIT {
+        while self.stopper.served.strong_count() > 0 && started.elapsed() < RELEASE_LIMIT {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         served
