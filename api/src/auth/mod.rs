@@ -7,5 +7,6 @@ pub mod oidc;
 pub mod password;
 pub mod secrets;
 pub mod session;
+pub mod signin;
 pub mod tokens;
 pub mod totp;

@@ -11,6 +11,7 @@ pub mod ops;
 pub mod services;
 pub mod sso;
 pub mod two_factor;
+pub mod views;
 pub mod wellknown;
 
 use std::path::{Component, Path, PathBuf};

@@ -1,0 +1,1 @@
+//! Answer shapes shared by several route modules.
