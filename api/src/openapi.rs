@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, auth, lifecycle, me, mfa, oauth, ops, services, sso, two_factor, wellknown};
+use crate::routes::{admin, auth, lifecycle, me, mfa, oauth, ops, services, sso, two_factor, views, wellknown};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -74,7 +74,7 @@ use crate::routes::{admin, auth, lifecycle, me, mfa, oauth, ops, services, sso, 
         ops::readyz,
         ops::metrics,
     ),
-    components(schemas(crate::error::Problem, crate::error::FieldError, auth::TokenDelivery)),
+    components(schemas(crate::error::Problem, crate::error::FieldError, views::TokenDelivery)),
     modifiers(&BearerAuth, &CommonErrors),
     tags(
         (name = "sign-in", description = "Password sign-in, tokens and sessions"),

@@ -2,6 +2,7 @@
 //! fresh PostgreSQL database, with a clock the test controls.
 
 pub mod hostile_idp;
+pub mod mfa;
 pub mod oidc;
 pub mod pg_cluster;
 pub mod smtp;

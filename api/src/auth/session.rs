@@ -4,6 +4,7 @@
 
 use crate::auth::jwt::{Claims, KeySet};
 use crate::auth::tokens::{new_refresh_token, token_hash};
+use crate::db::attempts::GiveBack;
 use crate::db::audit::{self, NewEvent, Origin};
 use crate::db::sessions::{self, Family, Spend};
 use crate::db::tenants::Tenant;
@@ -131,7 +132,7 @@ pub const NEW_DEVICE_WINDOW_SECS: i64 = 30 * 86_400;
 /// Signs `user` in: a new session (family, first refresh token, access token), the sign-in
 /// recorded on the user and as `sign_in_succeeded` in the audit log (`details` plus the session's
 /// id), and a notice queued when the device and address are new to the user. Runs inside the
-/// caller's transaction; on PostgreSQL the writes are one statement, [`sessions::open`].
+/// caller's transaction ([`sessions::open`]: one statement on PostgreSQL).
 #[expect(clippy::too_many_arguments, reason = "one transaction step with its whole context")]
 pub fn sign_in(
     conn: &mut AnyConnection,
@@ -142,100 +143,90 @@ pub fn sign_in(
     how: &Authentication,
     origin: &Origin,
     now: i64,
-    mut details: serde_json::Value,
+    details: serde_json::Value,
 ) -> Result<Issued, ApiError> {
-    let family = Family {
-        id: time_ordered_id(),
-        user_id: user.id.clone(),
-        tenant_id: user.tenant_id.clone(),
-        created_at: now,
-        auth_time: now,
-        last_used_at: now,
-        expires_at: now + life.family_max_secs,
-        amr: serde_json::to_string(&how.amr).unwrap_or_else(|_| "[]".into()),
-        acr: how.acr.to_string(),
-        ip: origin.ip.clone(),
-        user_agent: origin.user_agent.as_deref().map(|ua| ua.chars().take(512).collect()),
-        revoked_at: None,
-        revoked_reason: None,
-    };
-    if let Some(map) = details.as_object_mut() {
-        map.insert("session_id".into(), family.id.clone().into());
-    }
-    let event = NewEvent {
-        tenant_id: Some(&user.tenant_id),
-        kind: "sign_in_succeeded",
-        user_id: Some(&user.id),
-        actor_id: Some(&user.id),
-        details,
-    };
-    let AnyConnection::Postgresql(pg) = conn else {
-        let issued = start_in_steps(conn, data_key, keys, life, user, &family, now)?;
-        audit::record(conn, origin, now, event)?;
-        return Ok(issued);
-    };
-    let refresh_token = new_refresh_token();
-    let jti = time_ordered_id();
-    let opened = sessions::open(
-        pg,
-        &sessions::Opening {
+    let start = Start { data_key, keys, life, user, how, origin, now };
+    start.run(conn, details, None, false)
+}
+
+/// Everything a sign-in's writes need but the connection.
+pub struct Start<'a> {
+    pub data_key: &'a crate::auth::secrets::DataKey,
+    pub keys: &'a KeySet,
+    pub life: Lifetimes,
+    pub user: &'a User,
+    pub how: &'a Authentication,
+    pub origin: &'a Origin,
+    pub now: i64,
+}
+
+impl Start<'_> {
+    /// The sign-in of [`sign_in`], giving back the password attempt `give_back` in the same
+    /// change; `alone`: the writes are a change of their own ([`sessions::open_alone`]), not part
+    /// of the caller's transaction.
+    pub fn run(
+        &self,
+        conn: &mut AnyConnection,
+        mut details: serde_json::Value,
+        give_back: Option<GiveBack<'_>>,
+        alone: bool,
+    ) -> Result<Issued, ApiError> {
+        let (user, now) = (self.user, self.now);
+        let family = Family {
+            id: time_ordered_id(),
+            user_id: user.id.clone(),
+            tenant_id: user.tenant_id.clone(),
+            created_at: now,
+            auth_time: now,
+            last_used_at: now,
+            expires_at: now + self.life.family_max_secs,
+            amr: serde_json::to_string(&self.how.amr).unwrap_or_else(|_| "[]".into()),
+            acr: self.how.acr.to_string(),
+            ip: self.origin.ip.clone(),
+            user_agent: self.origin.user_agent.as_deref().map(|ua| ua.chars().take(512).collect()),
+            revoked_at: None,
+            revoked_reason: None,
+        };
+        if let Some(map) = details.as_object_mut() {
+            map.insert("session_id".into(), family.id.clone().into());
+        }
+        let event = NewEvent {
+            tenant_id: Some(&user.tenant_id),
+            kind: "sign_in_succeeded",
+            user_id: Some(&user.id),
+            actor_id: Some(&user.id),
+            details,
+        };
+        let refresh_token = new_refresh_token();
+        let opening = sessions::Opening {
             family: &family,
             refresh_hash: &token_hash(&refresh_token),
             seen_since: now - NEW_DEVICE_WINDOW_SECS,
-            audit: &audit::row(origin, now, event),
-            notice: &new_device_notice(data_key, user, &family, now),
-        },
-    )?;
-    let holder = Holder {
-        user_id: &user.id,
-        tenant_id: &user.tenant_id,
-        role: &user.role,
-        session_id: &family.id,
-        auth_time: family.auth_time,
-        amr: family.amr_list(),
-        acr: &family.acr,
-        setup_required: opened.mfa_setup_required,
-    };
-    let access_token = keys.sign(&holder.claims(keys, life, jti, now)).map_err(ApiError::internal)?;
-    Ok(Issued {
-        access_token,
-        expires_in: life.access_secs,
-        refresh_token,
-        refresh_max_age: (family.expires_at - now).max(0),
-        family_id: family.id,
-    })
-}
-
-/// Runs `sign_in`, a call of [`sign_in`] and nothing else, as a change of its own: on PostgreSQL
-/// that is one statement, atomic without a transaction (`BEGIN` and `COMMIT` are two round trips
-/// fewer); on SQLite it takes a write transaction.
-pub fn sign_in_by_itself<F>(conn: &mut AnyConnection, sign_in: F) -> Result<Issued, ApiError>
-where
-    F: FnOnce(&mut AnyConnection) -> Result<Issued, ApiError>,
-{
-    match conn {
-        AnyConnection::Postgresql(_) => sign_in(conn),
-        AnyConnection::Sqlite(_) => write_tx(conn, sign_in),
+            audit: &audit::row(self.origin, now, event),
+            notice: &new_device_notice(self.data_key, user, &family, now),
+            give_back,
+        };
+        let opened = if alone { sessions::open_alone(conn, &opening)? } else { sessions::open(conn, &opening)? };
+        let holder = Holder {
+            user_id: &user.id,
+            tenant_id: &user.tenant_id,
+            role: &user.role,
+            session_id: &family.id,
+            auth_time: family.auth_time,
+            amr: family.amr_list(),
+            acr: &family.acr,
+            setup_required: opened.mfa_setup_required,
+        };
+        let access_token =
+            self.keys.sign(&holder.claims(self.keys, self.life, time_ordered_id(), now)).map_err(ApiError::internal)?;
+        Ok(Issued {
+            access_token,
+            expires_in: self.life.access_secs,
+            refresh_token,
+            refresh_max_age: (family.expires_at - now).max(0),
+            family_id: family.id,
+        })
     }
-}
-
-/// The steps of [`sign_in`] but the audit event, one statement each (SQLite).
-fn start_in_steps(
-    conn: &mut AnyConnection,
-    data_key: &crate::auth::secrets::DataKey,
-    keys: &KeySet,
-    life: Lifetimes,
-    user: &User,
-    family: &Family,
-    now: i64,
-) -> Result<Issued, ApiError> {
-    sessions::insert_family(conn, family)?;
-    users::touch_sign_in(conn, &user.id, now)?;
-    let (ip, ua) = (family.ip.as_deref(), family.user_agent.as_deref());
-    if !sessions::seen_device(conn, &user.id, ip, ua, now - NEW_DEVICE_WINDOW_SECS, &family.id)? {
-        crate::db::outbox::enqueue(conn, &new_device_notice(data_key, user, family, now))?;
-    }
-    hand_out(conn, keys, life, user, family, now, None)
 }
 
 /// The e-mail a sign-in from a new device and address sends the user.
@@ -282,8 +273,9 @@ pub enum Refreshed {
 }
 
 /// Rotates a refresh token. A replay of a spent token ends its family and is audited. Opens its
-/// own transaction: on PostgreSQL the common case (a live token of a live session) is one
-/// statement, [`sessions::rotate_live`]; everything else takes the steps of [`refresh_in_steps`].
+/// own transaction: the common case (a live token of a live session) is one statement where the
+/// database has one for it ([`sessions::rotate_live`], PostgreSQL); everything else takes the
+/// steps of [`refresh_in_steps`].
 pub fn refresh(
     conn: &mut AnyConnection,
     keys: &KeySet,
@@ -293,7 +285,7 @@ pub fn refresh(
     now: i64,
 ) -> Result<Refreshed, ApiError> {
     let presented_hash = token_hash(presented);
-    if let AnyConnection::Postgresql(pg) = conn {
+    {
         let successor = new_refresh_token();
         let jti = time_ordered_id();
         let rotation = sessions::Rotation {
@@ -302,7 +294,7 @@ pub fn refresh(
             idle_secs: life.family_idle_secs,
             now,
         };
-        if let Some(r) = sessions::rotate_live(pg, &rotation)? {
+        if let Some(r) = sessions::rotate_live(conn, &rotation)? {
             let holder = Holder {
                 user_id: &r.user_id,
                 tenant_id: &r.tenant_id,

@@ -2,7 +2,7 @@
 //! per-account guess counter. Secrets arrive here already sealed or hashed.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::schema::{backup_code_sets, backup_codes, mfa_challenges, mfa_setups, mfa_throttle, user_mfa};
 use super::AnyConnection;
@@ -189,33 +189,79 @@ pub fn consume_challenge(conn: &mut AnyConnection, token_hash: &str, now: i64) -
         == 1)
 }
 
-/// A new e-mailed code for a challenge (the old one void), only if no other resend won the race.
-pub fn replace_challenge_code(
-    conn: &mut AnyConnection,
-    token_hash: &str,
-    previous_sent_at: Option<i64>,
-    code_hash: &str,
-    code_expires_at: i64,
-    now: i64,
-) -> QueryResult<bool> {
+/// Takes the send slot of a challenge for a new e-mailed code: `last_sent_at` moves from
+/// `previous` to `now` in one conditional update, so of parallel requests exactly one wins.
+pub fn claim_send(conn: &mut AnyConnection, token_hash: &str, previous: Option<i64>, now: i64) -> QueryResult<bool> {
     let target = mfa_challenges::table.find(token_hash);
-    let changed = match previous_sent_at {
+    let changed = match previous {
         Some(t) => diesel::update(target.filter(mfa_challenges::last_sent_at.eq(t)))
-            .set((
-                mfa_challenges::code_hash.eq(code_hash),
-                mfa_challenges::code_expires_at.eq(code_expires_at),
-                mfa_challenges::last_sent_at.eq(now),
-            ))
+            .set(mfa_challenges::last_sent_at.eq(now))
             .execute(conn)?,
         None => diesel::update(target.filter(mfa_challenges::last_sent_at.is_null()))
-            .set((
-                mfa_challenges::code_hash.eq(code_hash),
-                mfa_challenges::code_expires_at.eq(code_expires_at),
-                mfa_challenges::last_sent_at.eq(now),
-            ))
+            .set(mfa_challenges::last_sent_at.eq(now))
             .execute(conn)?,
     };
     Ok(changed == 1)
+}
+
+/// Gives back a send slot taken at `now` whose mail could not be sent.
+pub fn release_send(conn: &mut AnyConnection, token_hash: &str, previous: Option<i64>, now: i64) -> QueryResult<()> {
+    diesel::update(mfa_challenges::table.find(token_hash).filter(mfa_challenges::last_sent_at.eq(now)))
+        .set(mfa_challenges::last_sent_at.eq(previous))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The code mailed in the send slot taken at `sent_at` replaces the challenge's previous one.
+pub fn store_code(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    code_hash: &str,
+    code_expires_at: i64,
+    sent_at: i64,
+) -> QueryResult<bool> {
+    Ok(diesel::update(mfa_challenges::table.find(token_hash).filter(mfa_challenges::last_sent_at.eq(sent_at)))
+        .set((mfa_challenges::code_hash.eq(code_hash), mfa_challenges::code_expires_at.eq(code_expires_at)))
+        .execute(conn)?
+        == 1)
+}
+
+/// Creates the challenge `c` (send slot taken, no code yet), or revives a consumed or expired
+/// one under the same key, in one statement; `false` when a live one is there (its cool-down
+/// decides).
+pub fn create_or_revive(conn: &mut AnyConnection, c: &Challenge, now: i64) -> QueryResult<bool> {
+    let sql = "INSERT INTO mfa_challenges (token_hash, user_id, purpose, method, code_hash, code_expires_at, \
+               last_sent_at, expires_at, consumed_at, created_at, first_factor, link_token_hash) \
+               VALUES (?, ?, ?, ?, NULL, NULL, ?, ?, NULL, ?, ?, NULL) \
+               ON CONFLICT (token_hash) DO UPDATE SET user_id = excluded.user_id, purpose = excluded.purpose, \
+               method = excluded.method, code_hash = NULL, code_expires_at = NULL, \
+               last_sent_at = excluded.last_sent_at, expires_at = excluded.expires_at, consumed_at = NULL, \
+               created_at = excluded.created_at, first_factor = excluded.first_factor, link_token_hash = NULL \
+               WHERE mfa_challenges.consumed_at IS NOT NULL OR mfa_challenges.expires_at <= ?";
+    let n = on_each_backend!(conn, sql, |c2, q| q
+        .bind::<Text, _>(&c.token_hash)
+        .bind::<Text, _>(&c.user_id)
+        .bind::<Text, _>(&c.purpose)
+        .bind::<Text, _>(&c.method)
+        .bind::<Nullable<BigInt>, _>(c.last_sent_at)
+        .bind::<BigInt, _>(c.expires_at)
+        .bind::<BigInt, _>(c.created_at)
+        .bind::<Text, _>(&c.first_factor)
+        .bind::<BigInt, _>(now)
+        .execute(c2))?;
+    Ok(n == 1)
+}
+
+/// Removes a challenge created at `sent_at` whose first code could not be sent.
+pub fn delete_unsent(conn: &mut AnyConnection, token_hash: &str, sent_at: i64) -> QueryResult<()> {
+    diesel::delete(
+        mfa_challenges::table
+            .find(token_hash)
+            .filter(mfa_challenges::last_sent_at.eq(sent_at))
+            .filter(mfa_challenges::code_hash.is_null()),
+    )
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Voids the e-mailed code of a challenge once it has been used.
@@ -242,35 +288,12 @@ pub fn mfa_lock_secs(failures: i32) -> i64 {
     }
 }
 
+/// Seconds until the user's second-factor lock lifts, if one is in force at `now`.
 pub fn mfa_locked_for(conn: &mut AnyConnection, user_id: &str, now: i64) -> QueryResult<Option<i64>> {
-    let until: Option<Option<i64>> =
-        mfa_throttle::table.find(user_id).select(mfa_throttle::locked_until).first(conn).optional()?;
-    Ok(until.flatten().filter(|u| *u > now).map(|u| u - now))
+    super::attempts::SECOND_FACTOR.locked_for(conn, user_id, now)
 }
 
-#[derive(QueryableByName)]
-struct Counter {
-    #[diesel(sql_type = Integer)]
-    n: i32,
-}
-
-/// One more wrong second factor; returns the count and the lock it set (seconds).
-pub fn record_mfa_failure(conn: &mut AnyConnection, user_id: &str, now: i64) -> QueryResult<(i32, i64)> {
-    let sql = "INSERT INTO mfa_throttle (user_id, failures, locked_until, last_failure_at) VALUES (?, 1, NULL, ?) \
-               ON CONFLICT (user_id) DO UPDATE SET failures = mfa_throttle.failures + 1, \
-               last_failure_at = excluded.last_failure_at RETURNING failures AS n";
-    let failures =
-        on_each_backend!(conn, sql, |c, q| q.bind::<Text, _>(user_id).bind::<BigInt, _>(now).get_result::<Counter>(c))?
-            .n;
-    let lock = mfa_lock_secs(failures);
-    if lock > 0 {
-        diesel::update(mfa_throttle::table.find(user_id))
-            .set(mfa_throttle::locked_until.eq(now + lock))
-            .execute(conn)?;
-    }
-    Ok((failures, lock))
-}
-
+/// Lifts the user's second-factor lock and forgets the count (an admin's unlock or 2FA reset).
 pub fn reset_mfa_failures(conn: &mut AnyConnection, user_id: &str) -> QueryResult<()> {
     diesel::delete(mfa_throttle::table.find(user_id)).execute(conn)?;
     Ok(())

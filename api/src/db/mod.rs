@@ -1,6 +1,7 @@
 //! Persistence: one r2d2 pool over PostgreSQL or embedded SQLite, reached only through
 //! [`Db::run`] (off the event loop) and [`write_tx`] (one atomic write transaction).
 
+pub mod attempts;
 pub mod audit;
 pub mod mfa;
 pub mod outbox;

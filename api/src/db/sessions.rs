@@ -180,8 +180,17 @@ SELECT family.id AS family_id, u.id AS user_id, u.tenant_id, u.role, family.auth
        (t.require_2fa AND NOT EXISTS (SELECT 1 FROM user_mfa m WHERE m.user_id = u.id)) AS mfa_setup_required
 FROM family JOIN users u ON u.id = family.user_id JOIN tenants t ON t.id = u.tenant_id";
 
+/// The rotation of a live token in one statement ([`ROTATE_LIVE_SQL`]) where the database has
+/// one for it: PostgreSQL. `None` means "take the steps of [`spend`]": always on SQLite.
+pub fn rotate_live(conn: &mut AnyConnection, r: &Rotation<'_>) -> QueryResult<Option<Rotated>> {
+    match conn {
+        AnyConnection::Postgresql(pg) => rotate_live_in_one_statement(pg, r),
+        AnyConnection::Sqlite(_) => Ok(None),
+    }
+}
+
 /// See [`ROTATE_LIVE_SQL`]; kept prepared on the connection.
-pub fn rotate_live(conn: &mut diesel::PgConnection, r: &Rotation<'_>) -> QueryResult<Option<Rotated>> {
+fn rotate_live_in_one_statement(conn: &mut diesel::PgConnection, r: &Rotation<'_>) -> QueryResult<Option<Rotated>> {
     use super::statement::{Bind, Statement};
     let (presented, now) = (Bind::Text(r.presented_hash), Bind::BigInt(r.now));
     Statement::new(
@@ -201,6 +210,8 @@ pub struct Opening<'a> {
     pub audit: &'a super::audit::AuditEvent,
     /// Queued only when the device is new.
     pub notice: &'a super::outbox::OutboxRow,
+    /// The password attempt this sign-in gives back (see [`super::attempts`]), if any.
+    pub give_back: Option<super::attempts::GiveBack<'a>>,
 }
 
 /// What [`open`] found.
@@ -217,7 +228,9 @@ pub struct Opened {
 /// and the new-device notice when no family of the same device and address was created since
 /// `seen_since` (the statement's snapshot does not see the family it inserts). It reads whether
 /// the site requires 2FA of a user who has none, for the access token. The steps it replaces are
-/// in `auth::session::sign_in`, which SQLite takes.
+/// in [`open_in_steps`], which SQLite takes. It also gives back the password attempt of the
+/// sign-in ([`super::attempts::PASSWORD`]); with no attempt to give back, its key is NULL and
+/// that part matches no row.
 const OPEN_SQL: &str = "\
 WITH family AS (
     INSERT INTO refresh_families
@@ -239,18 +252,63 @@ WITH family AS (
 ), notice AS (
     INSERT INTO outbox (id, recipient, subject, sealed_body, created_at, attempts, next_attempt_at)
     SELECT ?, ?, ?, ?, ?, ?, ? FROM seen WHERE NOT seen.known
+), given_back AS (
+    UPDATE login_throttle SET failures = CASE WHEN failures > ? THEN failures - ? ELSE 0 END,
+    locked_until = CASE WHEN failures > ? THEN locked_until ELSE NULL END WHERE key = ?
 )
 SELECT NOT seen.known AS new_device,
        (t.require_2fa AND NOT EXISTS (SELECT 1 FROM user_mfa m WHERE m.user_id = ?)) AS mfa_setup_required
 FROM seen, tenants t WHERE t.id = ?";
 
+/// The writes of a sign-in inside the caller's transaction: [`OPEN_SQL`] on PostgreSQL (one
+/// statement), [`open_in_steps`] on SQLite.
+pub fn open(conn: &mut AnyConnection, o: &Opening<'_>) -> QueryResult<Opened> {
+    match conn {
+        AnyConnection::Postgresql(pg) => open_in_one_statement(pg, o),
+        AnyConnection::Sqlite(_) => open_in_steps(conn, o),
+    }
+}
+
+/// [`open`] as a change of its own: on PostgreSQL the one statement is atomic without a
+/// transaction (`BEGIN` and `COMMIT` would be two round trips more); SQLite takes a write
+/// transaction around the steps.
+pub fn open_alone(conn: &mut AnyConnection, o: &Opening<'_>) -> QueryResult<Opened> {
+    match conn {
+        AnyConnection::Postgresql(pg) => open_in_one_statement(pg, o),
+        AnyConnection::Sqlite(_) => super::write_tx(conn, |conn| open_in_steps(conn, o)),
+    }
+}
+
+/// The writes of [`OPEN_SQL`] one statement at a time, inside the caller's transaction: what
+/// SQLite runs, and what the parity test compares the PostgreSQL statement with.
+pub fn open_in_steps(conn: &mut AnyConnection, o: &Opening<'_>) -> QueryResult<Opened> {
+    let f = o.family;
+    let (ip, ua) = (f.ip.as_deref(), f.user_agent.as_deref());
+    // Before the family is inserted: the new one must not count as the device seen before.
+    let known = seen_device(conn, &f.user_id, ip, ua, o.seen_since, &f.id)?;
+    insert_family(conn, f)?;
+    super::users::touch_sign_in(conn, &f.user_id, f.created_at)?;
+    insert_refresh_token(conn, &f.id, o.refresh_hash, f.created_at)?;
+    diesel::insert_into(super::schema::audit_events::table).values(o.audit).execute(conn)?;
+    if !known {
+        super::outbox::enqueue(conn, o.notice)?;
+    }
+    if let Some(back) = &o.give_back {
+        super::attempts::PASSWORD.give_back(conn, back.key, back.count)?;
+    }
+    let require_2fa = super::tenants::find(conn, &f.tenant_id)?.is_some_and(|t| t.require_2fa);
+    let mfa_setup_required = require_2fa && super::mfa::find(conn, &f.user_id)?.is_none();
+    Ok(Opened { new_device: !known, mfa_setup_required })
+}
+
 /// See [`OPEN_SQL`]; kept prepared on the connection.
-pub fn open(conn: &mut diesel::PgConnection, o: &Opening<'_>) -> QueryResult<Opened> {
+fn open_in_one_statement(conn: &mut diesel::PgConnection, o: &Opening<'_>) -> QueryResult<Opened> {
     use super::statement::{Bind, Statement};
     let (f, a, n) = (o.family, o.audit, o.notice);
     let (user, ip, ua) =
         (Bind::Text(&f.user_id), Bind::NullableText(f.ip.as_deref()), Bind::NullableText(f.user_agent.as_deref()));
     let now = Bind::BigInt(f.created_at);
+    let back = o.give_back.as_ref().map_or(0, |b| b.count);
     Statement::new(
         OPEN_SQL,
         vec![
@@ -295,6 +353,11 @@ pub fn open(conn: &mut diesel::PgConnection, o: &Opening<'_>) -> QueryResult<Ope
             Bind::BigInt(n.created_at),
             Bind::Integer(n.attempts),
             Bind::BigInt(n.next_attempt_at),
+            // given back
+            Bind::Integer(back),
+            Bind::Integer(back),
+            Bind::Integer(back),
+            Bind::NullableText(o.give_back.as_ref().map(|b| b.key)),
             // result
             user,
             Bind::Text(&f.tenant_id),

@@ -4,10 +4,10 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text};
 
+use super::attempts::Reservation;
 use super::schema::login_throttle;
 use super::statement::{Bind, Statement};
 use super::AnyConnection;
-use crate::on_each_backend;
 
 /// From this many consecutive failures on, every further failure locks the account for a while.
 pub const LOCK_AFTER_FAILURES: i32 = 10;
@@ -36,44 +36,7 @@ struct Counter {
 
 /// Seconds until the lock on `key` lifts, if it is locked at `now`.
 pub fn locked_for(conn: &mut AnyConnection, key: &str, now: i64) -> QueryResult<Option<i64>> {
-    Ok(failures(conn, key, now)?.locked_for)
-}
-
-/// What the throttle holds for `key` at `now`.
-#[derive(Debug, Clone, Copy)]
-pub struct Failures {
-    /// Failures are counted (a success has something to [`reset`]).
-    pub counted: bool,
-    /// Seconds until the lock lifts, if locked.
-    pub locked_for: Option<i64>,
-}
-
-pub fn failures(conn: &mut AnyConnection, key: &str, now: i64) -> QueryResult<Failures> {
-    let until: Option<Option<i64>> =
-        login_throttle::table.find(key).select(login_throttle::locked_until).first(conn).optional()?;
-    Ok(Failures { counted: until.is_some(), locked_for: until.flatten().filter(|u| *u > now).map(|u| u - now) })
-}
-
-/// Counts one more failure; returns the consecutive count and the lock it set (seconds), if any.
-pub fn record_failure(conn: &mut AnyConnection, key: &str, now: i64) -> QueryResult<(i32, i64)> {
-    let sql = "INSERT INTO login_throttle (key, failures, locked_until, last_failure_at) VALUES (?, 1, NULL, ?) \
-               ON CONFLICT (key) DO UPDATE SET failures = login_throttle.failures + 1, \
-               last_failure_at = excluded.last_failure_at RETURNING failures AS n";
-    let failures =
-        on_each_backend!(conn, sql, |c, q| q.bind::<Text, _>(key).bind::<BigInt, _>(now).get_result::<Counter>(c))?.n;
-    let lock = lock_secs(failures);
-    if lock > 0 {
-        diesel::update(login_throttle::table.find(key))
-            .set(login_throttle::locked_until.eq(now + lock))
-            .execute(conn)?;
-    }
-    Ok((failures, lock))
-}
-
-/// A success: the count starts again.
-pub fn reset(conn: &mut AnyConnection, key: &str) -> QueryResult<()> {
-    diesel::delete(login_throttle::table.find(key)).execute(conn)?;
-    Ok(())
+    super::attempts::PASSWORD.locked_for(conn, key, now)
 }
 
 /// Counts one request against `limit` per `window` seconds for `key`; `Err(retry_after)` past it.
@@ -97,19 +60,23 @@ pub fn hit(conn: &mut AnyConnection, key: &str, limit: u32, window: i64, now: i6
     }
 }
 
-/// The first database step of a password sign-in on PostgreSQL, joined with `$extra`: the
-/// counter of [`hit`], the account's throttle row, and the site, user and 2FA method behind the
-/// submitted (slug, e-mail).
-macro_rules! sign_in_look_up_sql {
-    ($extra:literal) => {
-        concat!(
-            "WITH hit AS (
+/// The first database step of a password sign-in on PostgreSQL, joined with `extra`: the
+/// counter of [`hit`], the reservation of a password attempt for the submitted account (only
+/// within the address's budget; see [`super::attempts`]), the lock it met if refused, and the
+/// site, user and 2FA method behind the submitted (slug, e-mail). Binds: address key, window
+/// start, account key, now, limit, account key, slug, e-mail.
+fn sign_in_look_up_sql(extra: &str) -> String {
+    let reserve = super::attempts::password_reserve_sql("SELECT ?, 1, NULL, ? FROM hit WHERE hit.n <= ?");
+    format!(
+        "WITH hit AS (
     INSERT INTO rate_limits (key, window_start, count) VALUES (?, ?, 1)
     ON CONFLICT (key) DO UPDATE SET
     count = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.count + 1 ELSE 1 END,
     window_start = excluded.window_start RETURNING count AS n
+), reserve AS (
+    {reserve}
 )
-SELECT hit.n, t.key IS NOT NULL AS counted, t.locked_until,
+SELECT hit.n, (SELECT n FROM reserve) AS reserved, t.locked_until,
     s.id AS site_id, s.slug AS site_slug, s.name AS site_name, s.created_at AS site_created_at,
     s.require_2fa AS site_require_2fa,
     u.id AS user_id, u.email AS user_email, u.display_name AS user_display_name,
@@ -117,24 +84,22 @@ SELECT hit.n, t.key IS NOT NULL AS counted, t.locked_until,
     u.created_at AS user_created_at, u.last_sign_in_at AS user_last_sign_in_at,
     m.method AS mfa_method, m.totp_secret AS mfa_totp_secret, m.last_totp_step AS mfa_last_totp_step,
     m.enabled_at AS mfa_enabled_at
-FROM hit ",
-            $extra,
-            "
+FROM hit {extra}
 LEFT JOIN login_throttle t ON t.key = ?
 LEFT JOIN tenants s ON s.slug = ?
 LEFT JOIN users u ON u.tenant_id = s.id AND u.email = ?
 LEFT JOIN user_mfa m ON m.user_id = u.id"
-        )
-    };
+    )
 }
 
-/// [`sign_in_look_up`] on PostgreSQL.
-const SIGN_IN_LOOK_UP_SQL: &str = sign_in_look_up_sql!("");
+/// [`sign_in_look_up_sql`] on PostgreSQL.
+static SIGN_IN_LOOK_UP_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| sign_in_look_up_sql(""));
 
 /// [`SIGN_IN_LOOK_UP_SQL`] committing asynchronously: `synchronous_commit` off for the
 /// statement's own transaction only.
-const SIGN_IN_LOOK_UP_ASYNC_SQL: &str =
-    sign_in_look_up_sql!("CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit");
+static SIGN_IN_LOOK_UP_ASYNC_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    sign_in_look_up_sql("CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit")
+});
 
 /// The site, the user and their 2FA method behind a submitted (slug, e-mail).
 pub type Account = (super::tenants::Tenant, super::users::User, Option<super::mfa::UserMfa>);
@@ -143,16 +108,17 @@ pub type Account = (super::tenants::Tenant, super::users::User, Option<super::mf
 pub struct SignInLookUp {
     /// `Err(retry_after)` once the address's budget is spent.
     pub spent: Result<(), i64>,
-    /// What the throttle holds for the submitted account.
-    pub failures: Failures,
+    /// The password attempt reserved for the submitted account (`None` once the address's
+    /// budget is spent: nothing is counted or checked then).
+    pub attempt: Option<Reservation>,
     /// The account, when both the site and the user exist (not looked for once the budget is spent).
     pub account: Option<Account>,
 }
 
 /// The first database step of a password sign-in: counts the request against the address's
-/// budget `key` (the fixed-window counter of [`hit`]), reads what the throttle holds for
-/// `account_key` ([`failures`]) and looks up the account behind (`slug`, `email`) — one round
-/// trip on PostgreSQL.
+/// budget `key` (the fixed-window counter of [`hit`]), reserves a password attempt for
+/// `account_key` ([`super::attempts::PASSWORD`]) and looks up the account behind (`slug`,
+/// `email`) — one round trip on PostgreSQL, three statements on SQLite.
 #[expect(clippy::too_many_arguments, reason = "the budget's three settings and the account's three names")]
 pub fn sign_in_look_up(
     conn: &mut AnyConnection,
@@ -166,9 +132,12 @@ pub fn sign_in_look_up(
 ) -> QueryResult<SignInLookUp> {
     let AnyConnection::Postgresql(pg) = conn else {
         let spent = hit(conn, key, limit, window, now)?;
-        let failures = failures(conn, account_key, now)?;
-        let account = if spent.is_ok() { super::users::find_for_sign_in(conn, slug, email)? } else { None };
-        return Ok(SignInLookUp { spent, failures, account });
+        if spent.is_err() {
+            return Ok(SignInLookUp { spent, attempt: None, account: None });
+        }
+        let attempt = super::attempts::PASSWORD.reserve(conn, account_key, now)?;
+        let account = super::users::find_for_sign_in(conn, slug, email)?;
+        return Ok(SignInLookUp { spent, attempt: Some(attempt), account });
     };
     // Outside a transaction (a sign-in's first step), the counter commits without waiting for
     // its WAL to reach the disk: a crash of PostgreSQL can forget the last fraction of a second
@@ -180,16 +149,28 @@ pub fn sign_in_look_up(
         .transaction_depth(),
         Ok(Some(_)) | Err(_)
     );
-    let sql = if in_transaction { SIGN_IN_LOOK_UP_SQL } else { SIGN_IN_LOOK_UP_ASYNC_SQL };
+    let sql: &'static str = if in_transaction { &SIGN_IN_LOOK_UP_SQL } else { &SIGN_IN_LOOK_UP_ASYNC_SQL };
     let window_start = now - now.rem_euclid(window);
-    let binds =
-        vec![Bind::Text(key), Bind::BigInt(window_start), Bind::Text(account_key), Bind::Text(slug), Bind::Text(email)];
+    let binds = vec![
+        Bind::Text(key),
+        Bind::BigInt(window_start),
+        Bind::Text(account_key),
+        Bind::BigInt(now),
+        Bind::Integer(i32::try_from(limit).unwrap_or(i32::MAX)),
+        Bind::Text(account_key),
+        Bind::Text(slug),
+        Bind::Text(email),
+    ];
     let row: LookUpRow = Statement::new(sql, binds).get_result(pg)?;
-    let spent = if row.n as i64 > limit as i64 { Err(window_start + window - now) } else { Ok(()) };
-    let failures =
-        Failures { counted: row.counted, locked_for: row.locked_until.filter(|u| *u > now).map(|u| u - now) };
-    let account = if spent.is_ok() { row.account() } else { None };
-    Ok(SignInLookUp { spent, failures, account })
+    if row.n as i64 > limit as i64 {
+        return Ok(SignInLookUp { spent: Err(window_start + window - now), attempt: None, account: None });
+    }
+    let attempt = match row.reserved {
+        Some(count) => Reservation::Reserved { count, lock_secs: lock_secs(count) },
+        // Refused: the lock as this statement saw it (one set a moment ago may not show yet).
+        None => Reservation::Refused { retry_after: row.locked_until.filter(|u| *u > now).map_or(1, |u| u - now) },
+    };
+    Ok(SignInLookUp { spent: Ok(()), attempt: Some(attempt), account: row.account() })
 }
 
 /// A row of [`SIGN_IN_LOOK_UP_SQL`]: the account's columns are null when it does not exist.
@@ -197,8 +178,8 @@ pub fn sign_in_look_up(
 struct LookUpRow {
     #[diesel(sql_type = Integer)]
     n: i32,
-    #[diesel(sql_type = Bool)]
-    counted: bool,
+    #[diesel(sql_type = Nullable<Integer>)]
+    reserved: Option<i32>,
     #[diesel(sql_type = Nullable<BigInt>)]
     locked_until: Option<i64>,
     #[diesel(sql_type = Nullable<Text>)]
@@ -272,10 +253,24 @@ impl LookUpRow {
     }
 }
 
-/// Drops counters whose window has passed (run now and then by the housekeeping task).
+/// Drops counters whose window has passed, and attempt counts that a success brought back to
+/// zero with no lock left (run now and then by the housekeeping task).
 pub fn purge(conn: &mut AnyConnection, now: i64) -> QueryResult<usize> {
-    use super::schema::rate_limits;
-    diesel::delete(rate_limits::table.filter(rate_limits::window_start.lt(now - 3600))).execute(conn)
+    use super::schema::{mfa_throttle, rate_limits};
+    let windows = diesel::delete(rate_limits::table.filter(rate_limits::window_start.lt(now - 3600))).execute(conn)?;
+    let passwords = diesel::delete(
+        login_throttle::table
+            .filter(login_throttle::failures.le(0))
+            .filter(login_throttle::locked_until.is_null().or(login_throttle::locked_until.le(now))),
+    )
+    .execute(conn)?;
+    let codes = diesel::delete(
+        mfa_throttle::table
+            .filter(mfa_throttle::failures.le(0))
+            .filter(mfa_throttle::locked_until.is_null().or(mfa_throttle::locked_until.le(now))),
+    )
+    .execute(conn)?;
+    Ok(windows + passwords + codes)
 }
 
 /// Which of `keys` are locked at `now`.

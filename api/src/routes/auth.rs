@@ -1,32 +1,28 @@
 //! `/api/v1/auth`: password sign-in, refresh, logout, re-authentication.
 
-use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::session::{self, account_key, Authentication, Issued, Lifetimes, Refreshed};
+use crate::auth::mfa::Submission;
+use crate::auth::session::{self, Refreshed};
+use crate::auth::signin::password::{self, LinkRequest, PasswordOutcome, PasswordSignIn};
+use crate::auth::signin::reauth::{self, Reauth, ReauthOutcome};
+use crate::auth::signin::{lifetimes, rate_limited};
 use crate::auth::tokens::{looks_like_token, token_hash};
 use crate::db::audit::{self, NewEvent};
-use crate::db::{sessions, throttle, write_tx};
+use crate::db::{sessions, write_tx};
 use crate::domain::{Email, Secret, TenantSlug, MAX_PASSWORD_CHARS};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::routes::extract::{self, AuthUser, OptionalJson};
-use crate::routes::mfa;
+use crate::routes::views::{
+    authenticated, mfa_required, refresh_cookie, SignInResponse, TokenDelivery, REFRESH_COOKIE,
+};
 use crate::state::AppState;
 
-pub const REFRESH_COOKIE: &str = "cx_refresh";
-pub const AUTH_COOKIE_PATH: &str = "/api/v1/auth";
-
-/// Where the refresh token goes: the `cx_refresh` cookie (browsers, the default) or the body.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TokenDelivery {
-    #[default]
-    Cookie,
-    Body,
-}
+/// The cookie of an SSO attempt, which a link token is bound to.
+const SSO_COOKIE: &str = "cx_sso";
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -43,30 +39,6 @@ pub struct LoginRequest {
     pub link_token: Option<String>,
     #[serde(default)]
     pub token_delivery: Option<TokenDelivery>,
-}
-
-/// The answer of a successful sign-in, refresh or re-authentication.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum SignInResponse {
-    Authenticated {
-        access_token: String,
-        /// Always `Bearer`.
-        token_type: String,
-        /// Seconds until the access token expires.
-        expires_in: i64,
-        /// Only with `token_delivery: "body"`.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        refresh_token: Option<String>,
-    },
-    /// The password was right; the second factor is next (`POST /auth/mfa/verify`).
-    MfaRequired {
-        /// Opaque, 5 minutes, for `/auth/mfa/verify` and `/auth/mfa/resend` only.
-        mfa_token: String,
-        /// `totp` or `email` (for `email` the code has just been sent).
-        method: String,
-        expires_in: i64,
-    },
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -98,43 +70,6 @@ pub struct ReauthRequest {
     pub backup_code: Option<String>,
     #[serde(default)]
     pub token_delivery: Option<TokenDelivery>,
-}
-
-pub(crate) fn lifetimes(state: &AppState) -> Lifetimes {
-    Lifetimes {
-        access_secs: AppState::ACCESS_TOKEN_SECS,
-        family_max_secs: state.session_max_secs(),
-        family_idle_secs: state.session_idle_secs(),
-    }
-}
-
-pub(crate) fn refresh_cookie<'a>(state: &AppState, value: String, max_age: i64) -> Cookie<'a> {
-    Cookie::build(REFRESH_COOKIE, value)
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .path(AUTH_COOKIE_PATH)
-        .secure(state.cookies_secure())
-        .max_age(CookieDuration::seconds(max_age))
-        .finish()
-}
-
-/// 200 authenticated, the refresh token in the cookie or (when asked) in the body.
-pub(crate) fn authenticated(state: &AppState, issued: Issued, delivery: TokenDelivery) -> HttpResponse {
-    let mut resp = HttpResponse::Ok();
-    resp.insert_header((header::CACHE_CONTROL, "no-store"));
-    let refresh_token = match delivery {
-        TokenDelivery::Body => Some(issued.refresh_token),
-        TokenDelivery::Cookie => {
-            resp.cookie(refresh_cookie(state, issued.refresh_token, issued.refresh_max_age));
-            None
-        }
-    };
-    resp.json(SignInResponse::Authenticated {
-        access_token: issued.access_token,
-        token_type: "Bearer".into(),
-        expires_in: issued.expires_in,
-        refresh_token,
-    })
 }
 
 /// The cookie is only taken from our own origin (CSRF): `Origin` must be `AUTH_PUBLIC_URL`'s.
@@ -192,117 +127,24 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let (slug, email) = validate_login(&body)?;
-    let origin = extract::origin(&req, &state);
-    let key = account_key(slug.as_str(), email.as_str());
-    let now = state.now();
-
-    // The per-address budget is counted in the database step of the look-up, in the same statement.
-    let budget = extract::SigninBudget::of(&req, &state);
-    let (k, s, e) = (key.clone(), slug.as_str().to_string(), email.as_str().to_string());
-    let looked_up = state
-        .db
-        .run(move |conn| -> Result<_, ApiError> {
-            let found = budget.spend_looking_up(conn, &k, &s, &e)?;
-            if let Err(retry) = found.spent {
-                return Ok(Err(retry));
-            }
-            let (account, method) = match found.account {
-                Some((tenant, user, method)) => (Some((tenant, user)), method),
-                None => (None, None),
-            };
-            Ok(Ok((found.failures, account, method)))
-        })
-        .await?;
-    let (failures, account, method) = looked_up.map_err(|retry| extract::signin_rate_limited(&state, retry))?;
-    let link_hash = match &body.link_token {
-        Some(t) => Some(crate::routes::sso::check_link_token(&req, &state, t, slug.as_str()).await?),
-        None => None,
+    let link = body
+        .link_token
+        .map(|token| LinkRequest { token, sso_cookie: req.cookie(SSO_COOKIE).map(|c| c.value().to_string()) });
+    let input = PasswordSignIn {
+        slug,
+        email,
+        password: Secret::new(body.password),
+        link,
+        budget: extract::signin_budget(&req, &state),
     };
-    if let Some(retry) = failures.locked_for {
-        state.metrics.signin("locked");
-        return Err(ApiError::TooManyAttempts { retry_after: retry as u64 });
-    }
-
-    let hash = account.as_ref().map(|(_, u)| u.password_hash.clone());
-    let password_ok = state.hasher.verify(Secret::new(body.password), hash).await.map_err(ApiError::internal)?;
-    let known = account.as_ref().map(|(t, u)| (t.id.clone(), u.id.clone()));
-    let usable = account.filter(|(_, u)| !u.disabled);
-
-    let (keys, life, st) = (state.keys.clone(), lifetimes(&state), state.get_ref().clone());
-    match (password_ok, usable) {
-        (true, Some((tenant, user))) if method.is_some() => {
-            let method = method.map(|m| m.method).unwrap_or_default();
-            let (token, method) =
-                mfa::start_challenge(&state, &user, &tenant, &method, Some(key), "pwd", link_hash, origin).await?;
-            state.metrics.signin("mfa_required");
-            Ok(mfa::mfa_required(token, method))
-        }
-        (true, Some((_, user))) => {
-            let issued = state
-                .db
-                .run(move |conn| {
-                    let sign_in = |conn: &mut crate::db::AnyConnection| {
-                        let details = serde_json::json!({ "method": "password" });
-                        let how = Authentication::password();
-                        session::sign_in(conn, &st.data_key, &keys, life, &user, &how, &origin, now, details)
-                    };
-                    if !failures.counted && link_hash.is_none() {
-                        return session::sign_in_by_itself(conn, sign_in);
-                    }
-                    write_tx(conn, |conn| {
-                        if failures.counted {
-                            throttle::reset(conn, &key)?;
-                        }
-                        if let Some(link) = &link_hash {
-                            crate::routes::sso::redeem_link(conn, &st, &user, link, &origin, now)?;
-                        }
-                        sign_in(conn)
-                    })
-                })
-                .await?;
-            state.metrics.signin("success");
+    match password::sign_in(&state, input, extract::origin(&req, &state)).await? {
+        PasswordOutcome::Authenticated(issued) => {
             Ok(authenticated(&state, issued, body.token_delivery.unwrap_or_default()))
         }
-        _ => {
-            // The site and user are named in the audit only when they exist; the answer is the same.
-            let (tenant_id, user_id) = known.unzip();
-            state
-                .db
-                .run(move |conn| {
-                    write_tx(conn, |conn| {
-                        let (failures, lock) = throttle::record_failure(conn, &key, now)?;
-                        audit::record(
-                            conn,
-                            &origin,
-                            now,
-                            NewEvent {
-                                tenant_id: tenant_id.as_deref(),
-                                kind: "sign_in_failed",
-                                user_id: user_id.as_deref(),
-                                actor_id: None,
-                                details: serde_json::json!({ "reason": "invalid_credentials", "consecutive_failures": failures }),
-                            },
-                        )?;
-                        if lock > 0 {
-                            audit::record(
-                                conn,
-                                &origin,
-                                now,
-                                NewEvent {
-                                    tenant_id: tenant_id.as_deref(),
-                                    kind: "account_locked",
-                                    user_id: user_id.as_deref(),
-                                    actor_id: None,
-                                    details: serde_json::json!({ "consecutive_failures": failures, "lock_seconds": lock }),
-                                },
-                            )?;
-                        }
-                        Ok::<_, ApiError>(())
-                    })
-                })
-                .await?;
-            state.metrics.signin("invalid_credentials");
-            Err(ApiError::InvalidCredentials { in_session: false })
+        PasswordOutcome::SecondFactorRequired(started) => Ok(mfa_required(started)),
+        PasswordOutcome::InvalidCredentials => Err(ApiError::InvalidCredentials { in_session: false }),
+        PasswordOutcome::Locked { retry_after } | PasswordOutcome::AddressLimited { retry_after } => {
+            Err(ApiError::TooManyAttempts { retry_after: retry_after.max(1) as u64 })
         }
     }
 }
@@ -421,78 +263,25 @@ pub async fn reauth(
     if body.password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(ApiError::invalid("password", "at most 128 characters"));
     }
-    extract::limit_signin(&req, &state).await?;
-    let origin = extract::origin(&req, &state);
-    let key = account_key(&user.tenant.slug, &user.user.email);
-    let now = state.now();
-    let k = key.clone();
-    if let Some(retry) = state.db.run(move |conn| throttle::locked_for(conn, &k, now).map_err(ApiError::from)).await? {
-        return Err(ApiError::TooManyAttempts { retry_after: retry as u64 });
-    }
-    let ok = state
-        .hasher
-        .verify(Secret::new(body.password), Some(user.user.password_hash.clone()))
-        .await
-        .map_err(ApiError::internal)?;
+    let budget = extract::signin_budget(&req, &state);
+    budget.spend_alone(&state).await?.map_err(|retry| rate_limited(&state, retry))?;
     let family_id = user.claims.sid.clone().ok_or(ApiError::Unauthenticated)?;
-    let submission = crate::auth::mfa::Submission { code: body.code, backup_code: body.backup_code };
-    let st = state.get_ref().clone();
-    let AuthUser { user: account, tenant, .. } = user;
-    let result = state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| {
-                if !ok {
-                    let (failures, _) = throttle::record_failure(conn, &key, now)?;
-                    audit::record(
-                        conn,
-                        &origin,
-                        now,
-                        NewEvent {
-                            tenant_id: Some(&tenant.id),
-                            kind: "reauth_failed",
-                            user_id: Some(&account.id),
-                            actor_id: Some(&account.id),
-                            details: serde_json::json!({ "reason": "invalid_credentials", "consecutive_failures": failures }),
-                        },
-                    )?;
-                    return Ok(Err(ApiError::InvalidCredentials { in_session: true }));
-                }
-                let how = match crate::db::mfa::find(conn, &account.id)? {
-                    None => Authentication::password(),
-                    Some(method) => {
-                        let challenge = crate::db::mfa::find_challenge(conn, &mfa::reauth_challenge_hash(&family_id))?
-                            .filter(|c| c.purpose == "reauth" && c.consumed_at.is_none() && c.expires_at > now);
-                        match mfa::check_second_factor(
-                            conn, &st, &account, &method, challenge.as_ref(), &submission, &origin, now,
-                        )? {
-                            mfa::SecondFactor::Passed(factor) => Authentication { amr: factor.amr("pwd"), acr: "aal2" },
-                            mfa::SecondFactor::Wrong => return Ok(Err(ApiError::InvalidCode { in_session: true })),
-                            mfa::SecondFactor::Locked(retry) => {
-                                return Ok(Err(ApiError::TooManyAttempts { retry_after: retry as u64 }))
-                            }
-                        }
-                    }
-                };
-                throttle::reset(conn, &key)?;
-                let issued = session::reauthenticate(conn, &st.keys, lifetimes(&st), &account, &family_id, &how, now)?;
-                audit::record(
-                    conn,
-                    &origin,
-                    now,
-                    NewEvent {
-                        tenant_id: Some(&tenant.id),
-                        kind: "reauthenticated",
-                        user_id: Some(&account.id),
-                        actor_id: Some(&account.id),
-                        details: serde_json::json!({ "session_id": family_id, "amr": how.amr }),
-                    },
-                )?;
-                Ok::<_, ApiError>(Ok(issued))
-            })
-        })
-        .await?;
-    Ok(authenticated(&state, result?, body.token_delivery.unwrap_or_default()))
+    let AuthUser { user, tenant, .. } = user;
+    let input = Reauth {
+        user,
+        tenant,
+        family_id,
+        password: Secret::new(body.password),
+        second_factor: Submission { code: body.code, backup_code: body.backup_code },
+    };
+    match reauth::reauthenticate(&state, input, extract::origin(&req, &state)).await? {
+        ReauthOutcome::Authenticated(issued) => {
+            Ok(authenticated(&state, issued, body.token_delivery.unwrap_or_default()))
+        }
+        ReauthOutcome::InvalidCredentials => Err(ApiError::InvalidCredentials { in_session: true }),
+        ReauthOutcome::InvalidCode => Err(ApiError::InvalidCode { in_session: true }),
+        ReauthOutcome::Locked { retry_after } => Err(ApiError::TooManyAttempts { retry_after: retry_after as u64 }),
+    }
 }
 
 #[cfg(test)]

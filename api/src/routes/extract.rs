@@ -10,10 +10,11 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
 use crate::auth::jwt::Claims;
+use crate::auth::signin::{rate_limited, AddressBudget};
 use crate::db::audit::Origin;
 use crate::db::tenants::Tenant;
 use crate::db::users::User;
-use crate::db::{sessions, tenants, users, AnyConnection};
+use crate::db::{sessions, tenants, users};
 use crate::error::{extractors::BODY_LIMIT, ApiError};
 use crate::state::AppState;
 
@@ -158,47 +159,12 @@ pub fn origin(req: &HttpRequest, state: &AppState) -> Origin {
 
 /// The per-address budget of the sign-in endpoints → 429 with `Retry-After`.
 pub async fn limit_signin(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
-    let budget = SigninBudget::of(req, state);
-    let spent = state.db.run(move |conn| budget.spend(conn).map_err(ApiError::from)).await?;
-    spent.map_err(|retry| signin_rate_limited(state, retry))
+    signin_budget(req, state).spend_alone(state).await?.map_err(|retry| rate_limited(state, retry))
 }
 
-/// One attempt counted against the per-address sign-in budget, inside a caller's database step
-/// (password sign-in counts it in the step that looks the account up: one round trip fewer).
-pub struct SigninBudget {
-    key: String,
-    limit: u32,
-    now: i64,
-}
-
-impl SigninBudget {
-    pub fn of(req: &HttpRequest, state: &AppState) -> Self {
-        let ip = client_ip(req, state).map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into());
-        Self { key: format!("signin-ip\n{ip}"), limit: state.config.signin_per_ip_per_min, now: state.now() }
-    }
-
-    /// `Err(retry_after)` once the budget is spent.
-    pub fn spend(&self, conn: &mut AnyConnection) -> diesel::QueryResult<Result<(), i64>> {
-        crate::db::throttle::hit(conn, &self.key, self.limit, 60, self.now)
-    }
-
-    /// [`SigninBudget::spend`], what the throttle holds for `account_key`, and the account behind
-    /// (`slug`, `email`): one statement on PostgreSQL.
-    pub fn spend_looking_up(
-        &self,
-        conn: &mut AnyConnection,
-        account_key: &str,
-        slug: &str,
-        email: &str,
-    ) -> diesel::QueryResult<crate::db::throttle::SignInLookUp> {
-        crate::db::throttle::sign_in_look_up(conn, &self.key, self.limit, 60, self.now, account_key, slug, email)
-    }
-}
-
-/// The 429 of a spent sign-in budget, counted in the metrics.
-pub fn signin_rate_limited(state: &AppState, retry_after: i64) -> ApiError {
-    state.metrics.signin("rate_limited");
-    ApiError::TooManyAttempts { retry_after: retry_after.max(1) as u64 }
+/// The sign-in budget of the client address of `req`.
+pub fn signin_budget(req: &HttpRequest, state: &AppState) -> AddressBudget {
+    AddressBudget::new(client_ip(req, state), state.config.signin_per_ip_per_min, state.now())
 }
 
 /// A JSON body that may be absent (an empty body gives `T::default()`); same limits and

@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::oidc::{self, Expectation, Identity, OidcError};
 use crate::auth::secrets::ct_eq;
 use crate::auth::session::{self, Authentication};
+use crate::auth::signin::lifetimes;
 use crate::auth::tokens::{looks_like_token, random_token, token_hash};
 use crate::clock::rfc3339;
 use crate::db::audit::{self, NewEvent, Origin};
@@ -18,8 +19,8 @@ use crate::db::users::User;
 use crate::db::{mfa, tenants, users, write_tx, AnyConnection};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::notices;
-use crate::routes::auth::{lifetimes, refresh_cookie, TokenDelivery, AUTH_COOKIE_PATH};
 use crate::routes::extract::{self, AdminUser, AuthUser};
+use crate::routes::views::{refresh_cookie, TokenDelivery, AUTH_COOKIE_PATH};
 use crate::state::AppState;
 
 pub const SSO_COOKIE: &str = "cx_sso";
@@ -123,7 +124,11 @@ fn sso_cookie<'a>(state: &AppState, value: String, max_age: i64) -> Cookie<'a> {
 }
 
 fn binding_hash(req: &HttpRequest) -> String {
-    token_hash(&format!("sso-binding\n{}", req.cookie(SSO_COOKIE).map(|c| c.value().to_string()).unwrap_or_default()))
+    binding_hash_of(req.cookie(SSO_COOKIE).map(|c| c.value().to_string()).as_deref())
+}
+
+fn binding_hash_of(sso_cookie: Option<&str>) -> String {
+    token_hash(&format!("sso-binding\n{}", sso_cookie.unwrap_or_default()))
 }
 
 fn redirect_uri(state: &AppState) -> String {
@@ -492,15 +497,16 @@ fn connect(
 
 /// Checks a `link_token` before a password sign-in: this site, this browser, live.
 pub async fn check_link_token(
-    req: &HttpRequest,
     state: &AppState,
+    sso_cookie: Option<&str>,
     token: &str,
     tenant_slug: &str,
 ) -> Result<String, ApiError> {
     if !looks_like_token(token, SSO_TOKEN_BYTES) {
         return Err(ApiError::SsoFailed { reason: "state_invalid", return_to: None });
     }
-    let (hash, binding, slug, now) = (token_hash(token), binding_hash(req), tenant_slug.to_string(), state.now());
+    let (hash, binding, slug, now) =
+        (token_hash(token), binding_hash_of(sso_cookie), tenant_slug.to_string(), state.now());
     let h = hash.clone();
     let found = state
         .db
@@ -712,9 +718,18 @@ pub async fn complete(
                 .run(move |conn| tenants::find(conn, &uid).map_err(ApiError::from))
                 .await?
                 .ok_or(ApiError::NotFound)?;
-            let (token, method) =
-                crate::routes::mfa::start_challenge(&state, &user, &tenant, &method, None, &first_factor, None, origin)
-                    .await?;
+            let started = crate::auth::signin::challenge::start(
+                &state,
+                &user,
+                &tenant,
+                &method,
+                None,
+                &first_factor,
+                None,
+                origin,
+            )
+            .await?;
+            let (token, method) = (started.mfa_token, started.method);
             state.metrics.signin("mfa_required");
             CompleteResponse::MfaRequired {
                 mfa_token: token,

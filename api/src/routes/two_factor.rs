@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::mfa::{self as mfa_auth, EMAIL_CODE_SECS, TOTP_SETUP_SECS};
+use crate::auth::signin::challenge::{code_mail, send_code};
 use crate::auth::{secrets, totp};
 use crate::clock::rfc3339;
+use crate::db::attempts::{Reservation, SECOND_FACTOR};
 use crate::db::audit::{self, NewEvent, Origin};
 use crate::db::mfa::{self, Setup, UserMfa};
 use crate::db::{write_tx, AnyConnection};
@@ -15,7 +17,6 @@ use crate::domain::{Secret, MAX_PASSWORD_CHARS};
 use crate::error::{ApiError, Problem};
 use crate::notices::{self, Notice};
 use crate::routes::extract::{self, AuthUser};
-use crate::routes::mfa::{code_mail, send_code};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -303,9 +304,11 @@ fn confirm_in_tx(
     if mfa::find(conn, uid)?.is_some() {
         return Ok(Confirmed::AlreadyEnabled);
     }
-    if let Some(retry) = mfa::mfa_locked_for(conn, uid, now)? {
-        return Ok(Confirmed::Locked(retry));
-    }
+    // The guess is reserved in the user's second-factor budget before the code is compared.
+    let (count, lock_secs) = match SECOND_FACTOR.reserve(conn, uid, now)? {
+        Reservation::Refused { retry_after } => return Ok(Confirmed::Locked(retry_after)),
+        Reservation::Reserved { count, lock_secs } => (count, lock_secs),
+    };
     let setup = mfa::find_setup(conn, uid)?.filter(|s| s.method == method && s.expires_at > now);
     let matched_step = match (&setup, secrets::is_six_digits(code)) {
         (Some(s), true) if method == "totp" => {
@@ -320,7 +323,6 @@ fn confirm_in_tx(
         _ => None,
     };
     let (Some(setup), Some(step)) = (setup, matched_step) else {
-        let (failures, lock) = mfa::record_mfa_failure(conn, uid, now)?;
         audit::record(
             conn,
             origin,
@@ -328,7 +330,7 @@ fn confirm_in_tx(
             event(
                 user,
                 "mfa_failed",
-                serde_json::json!({"during": "setup", "consecutive_failures": failures, "lock_seconds": lock}),
+                serde_json::json!({"during": "setup", "consecutive_failures": count, "lock_seconds": lock_secs}),
             ),
         )?;
         return Ok(Confirmed::Wrong);
@@ -345,7 +347,7 @@ fn confirm_in_tx(
         return Ok(Confirmed::AlreadyEnabled);
     }
     mfa::delete_setup(conn, uid)?;
-    mfa::reset_mfa_failures(conn, uid)?;
+    SECOND_FACTOR.give_back(conn, uid, count)?;
     let codes = mfa_auth::new_backup_codes(conn, &state.data_key, uid, now)?;
     audit::record(conn, origin, now, event(user, "mfa_enabled", serde_json::json!({"method": method})))?;
     notices::queue(conn, &state.data_key, &user.user.email, Notice::TwoFactorEnabled, now)?;

@@ -1,5 +1,75 @@
-//! The sign-in flows, free of actix: password, the second-factor challenge, SSO and
-//! re-authentication. Each is a step that takes typed input and returns an outcome enum that a
-//! handler maps to HTTP; every guess is reserved in the database before it is checked.
+//! The sign-in flows, free of actix: password ([`password`]), the second-factor challenge
+//! ([`challenge`]), SSO ([`sso`]) and re-authentication ([`reauth`]). Each is a step that takes
+//! typed input and returns an outcome enum that a handler maps to HTTP.
+//!
+//! Every guess is reserved in the database before it is checked ([`crate::db::attempts`]):
+//! Argon2id runs only for a reserved password attempt, and a code is compared only within the
+//! user's second-factor budget. A success gives its reservation back.
 
+pub mod challenge;
+pub mod password;
+pub mod reauth;
 pub mod sso;
+
+use std::net::IpAddr;
+
+use crate::auth::session::Lifetimes;
+use crate::db::throttle::{self, SignInLookUp};
+use crate::db::AnyConnection;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The lifetimes of what a session hands out, from the configuration.
+pub fn lifetimes(state: &AppState) -> Lifetimes {
+    Lifetimes {
+        access_secs: AppState::ACCESS_TOKEN_SECS,
+        family_max_secs: state.session_max_secs(),
+        family_idle_secs: state.session_idle_secs(),
+    }
+}
+
+/// The per-address budget of the sign-in endpoints (`AUTH_SIGNIN_PER_IP_PER_MIN`): one request
+/// counted in a fixed one-minute window shared by every instance.
+#[derive(Debug, Clone)]
+pub struct AddressBudget {
+    key: String,
+    limit: u32,
+    now: i64,
+}
+
+impl AddressBudget {
+    /// The budget of the client at `ip` (all clients whose address is unknown share one).
+    pub fn new(ip: Option<IpAddr>, limit: u32, now: i64) -> Self {
+        let ip = ip.map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into());
+        Self { key: format!("signin-ip\n{ip}"), limit, now }
+    }
+
+    /// Counts one request; `Err(retry_after)` once the budget is spent.
+    pub fn spend(&self, conn: &mut AnyConnection) -> diesel::QueryResult<Result<(), i64>> {
+        throttle::hit(conn, &self.key, self.limit, 60, self.now)
+    }
+
+    /// [`AddressBudget::spend`], the reservation of a password attempt for `account_key` and
+    /// the account behind (`slug`, `email`): one statement on PostgreSQL.
+    pub fn spend_looking_up(
+        &self,
+        conn: &mut AnyConnection,
+        account_key: &str,
+        slug: &str,
+        email: &str,
+    ) -> diesel::QueryResult<SignInLookUp> {
+        throttle::sign_in_look_up(conn, &self.key, self.limit, 60, self.now, account_key, slug, email)
+    }
+
+    /// Counts one request in its own database step.
+    pub async fn spend_alone(&self, state: &AppState) -> Result<Result<(), i64>, ApiError> {
+        let budget = self.clone();
+        state.db.run(move |conn| budget.spend(conn).map_err(ApiError::from)).await
+    }
+}
+
+/// A sign-in step's refusal because the client's address spent its budget: counted in the metrics.
+pub fn rate_limited(state: &AppState, retry_after: i64) -> ApiError {
+    state.metrics.signin("rate_limited");
+    ApiError::TooManyAttempts { retry_after: retry_after.max(1) as u64 }
+}

@@ -1,0 +1,160 @@
+//! Password sign-in (`/auth/login`): the address's budget, the password attempt reserved for
+//! the submitted account, Argon2id for a reserved attempt only, then a session or a challenge.
+
+use crate::auth::session::{self, account_key, Authentication, Issued};
+use crate::db::attempts::{GiveBack, Reservation};
+use crate::db::audit::{self, NewEvent, Origin};
+use crate::db::write_tx;
+use crate::domain::{Email, Secret, TenantSlug};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+use super::challenge::{self, PasswordGiveBack, Started};
+use super::{lifetimes, AddressBudget};
+
+/// A link token from an SSO attempt that found no connected account ("connect from the login
+/// page"), with the `cx_sso` cookie of the browser that started that attempt.
+#[derive(Debug, Clone)]
+pub struct LinkRequest {
+    pub token: String,
+    pub sso_cookie: Option<String>,
+}
+
+/// What `/auth/login` submits, validated.
+pub struct PasswordSignIn {
+    pub slug: TenantSlug,
+    pub email: Email,
+    pub password: Secret<String>,
+    pub link: Option<LinkRequest>,
+    pub budget: AddressBudget,
+}
+
+/// What a password sign-in came to.
+#[derive(Debug)]
+pub enum PasswordOutcome {
+    Authenticated(Issued),
+    /// The password was right; the second factor is next.
+    SecondFactorRequired(Started),
+    /// Wrong password, unknown site or user, or a disabled user: one answer for all.
+    InvalidCredentials,
+    /// The account's lock is in force: the password was not checked.
+    Locked {
+        retry_after: i64,
+    },
+    /// The client's address spent its sign-in budget: nothing was counted or checked.
+    AddressLimited {
+        retry_after: i64,
+    },
+}
+
+/// Signs in with a password. The attempt is reserved (counted as a failure, refused while the
+/// account is locked) in the same statement that spends the address's budget and looks the
+/// account up; Argon2id runs only for a reserved attempt; a right password gives it back in the
+/// statement that opens the session (or with the challenge), a wrong one leaves it counted.
+pub async fn sign_in(state: &AppState, input: PasswordSignIn, origin: Origin) -> Result<PasswordOutcome, ApiError> {
+    let PasswordSignIn { slug, email, password, link, budget } = input;
+    // The link token is checked first: a foreign or expired one fails the sign-in before any
+    // attempt is counted for it.
+    let link_hash = match &link {
+        Some(l) => Some(super::sso::check_link_token(state, l.sso_cookie.as_deref(), &l.token, slug.as_str()).await?),
+        None => None,
+    };
+    let key = account_key(slug.as_str(), email.as_str());
+    let now = state.now();
+    let (k, s, e) = (key.clone(), slug.as_str().to_string(), email.as_str().to_string());
+    let found = state.db.run(move |conn| budget.spend_looking_up(conn, &k, &s, &e).map_err(ApiError::from)).await?;
+    if let Err(retry_after) = found.spent {
+        state.metrics.signin("rate_limited");
+        return Ok(PasswordOutcome::AddressLimited { retry_after: retry_after.max(1) });
+    }
+    let (count, lock_secs) = match found.attempt {
+        Some(Reservation::Reserved { count, lock_secs }) => (count, lock_secs),
+        Some(Reservation::Refused { retry_after }) => {
+            state.metrics.signin("locked");
+            return Ok(PasswordOutcome::Locked { retry_after });
+        }
+        None => return Err(ApiError::internal(anyhow::anyhow!("the sign-in look-up reserved no attempt"))),
+    };
+    let (account, method) = match found.account {
+        Some((tenant, user, method)) => (Some((tenant, user)), method),
+        None => (None, None),
+    };
+
+    let hash = account.as_ref().map(|(_, u)| u.password_hash.clone());
+    let password_ok = state.hasher.verify(password, hash).await.map_err(ApiError::internal)?;
+    let known = account.as_ref().map(|(t, u)| (t.id.clone(), u.id.clone()));
+    let usable = account.filter(|(_, u)| !u.disabled);
+
+    match (password_ok, usable) {
+        (true, Some((tenant, user))) if method.is_some() => {
+            let method = method.map(|m| m.method).unwrap_or_default();
+            let back = PasswordGiveBack { account_key: key, count };
+            let started =
+                challenge::start(state, &user, &tenant, &method, Some(back), "pwd", link_hash, origin).await?;
+            state.metrics.signin("mfa_required");
+            Ok(PasswordOutcome::SecondFactorRequired(started))
+        }
+        (true, Some((_, user))) => {
+            let (st, life) = (state.clone(), lifetimes(state));
+            let issued = state
+                .db
+                .run(move |conn| {
+                    let how = Authentication::password();
+                    let start = session::Start {
+                        data_key: &st.data_key,
+                        keys: &st.keys,
+                        life,
+                        user: &user,
+                        how: &how,
+                        origin: &origin,
+                        now,
+                    };
+                    let details = serde_json::json!({ "method": "password" });
+                    let back = Some(GiveBack { key: &key, count });
+                    let Some(link) = &link_hash else {
+                        // The session's writes and the give-back: one statement on PostgreSQL.
+                        return start.run(conn, details, back, true);
+                    };
+                    write_tx(conn, |conn| {
+                        super::sso::redeem_link(conn, &st, &user, link, &origin, now)?;
+                        start.run(conn, details, back, false)
+                    })
+                })
+                .await?;
+            state.metrics.signin("success");
+            Ok(PasswordOutcome::Authenticated(issued))
+        }
+        _ => {
+            // The site and user are named in the audit only when they exist; the answer is the same.
+            let (tenant_id, user_id) = known.unzip();
+            state
+                .db
+                .run(move |conn| {
+                    write_tx(conn, |conn| {
+                        let failed = NewEvent {
+                            tenant_id: tenant_id.as_deref(),
+                            kind: "sign_in_failed",
+                            user_id: user_id.as_deref(),
+                            actor_id: None,
+                            details: serde_json::json!({ "reason": "invalid_credentials", "consecutive_failures": count }),
+                        };
+                        audit::record(conn, &origin, now, failed)?;
+                        if lock_secs > 0 {
+                            let locked = NewEvent {
+                                tenant_id: tenant_id.as_deref(),
+                                kind: "account_locked",
+                                user_id: user_id.as_deref(),
+                                actor_id: None,
+                                details: serde_json::json!({ "consecutive_failures": count, "lock_seconds": lock_secs }),
+                            };
+                            audit::record(conn, &origin, now, locked)?;
+                        }
+                        Ok::<_, ApiError>(())
+                    })
+                })
+                .await?;
+            state.metrics.signin("invalid_credentials");
+            Ok(PasswordOutcome::InvalidCredentials)
+        }
+    }
+}
