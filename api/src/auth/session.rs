@@ -319,8 +319,9 @@ pub fn refresh(
     write_tx(conn, |conn| refresh_in_steps(conn, keys, life, &presented_hash, origin, now))
 }
 
-/// The rotation in steps, inside the caller's transaction: every outcome, on both databases.
-fn refresh_in_steps(
+/// The rotation in steps, inside the caller's transaction: every outcome, on both databases (what
+/// SQLite always takes, and what the parity test compares PostgreSQL's one statement with).
+pub fn refresh_in_steps(
     conn: &mut AnyConnection,
     keys: &KeySet,
     life: Lifetimes,

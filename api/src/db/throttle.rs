@@ -105,6 +105,7 @@ static SIGN_IN_LOOK_UP_ASYNC_SQL: std::sync::LazyLock<String> = std::sync::LazyL
 pub type Account = (super::tenants::Tenant, super::users::User, Option<super::mfa::UserMfa>);
 
 /// What the first database step of a password sign-in finds.
+#[derive(Debug)]
 pub struct SignInLookUp {
     /// `Err(retry_after)` once the address's budget is spent.
     pub spent: Result<(), i64>,
@@ -131,13 +132,7 @@ pub fn sign_in_look_up(
     email: &str,
 ) -> QueryResult<SignInLookUp> {
     let AnyConnection::Postgresql(pg) = conn else {
-        let spent = hit(conn, key, limit, window, now)?;
-        if spent.is_err() {
-            return Ok(SignInLookUp { spent, attempt: None, account: None });
-        }
-        let attempt = super::attempts::PASSWORD.reserve(conn, account_key, now)?;
-        let account = super::users::find_for_sign_in(conn, slug, email)?;
-        return Ok(SignInLookUp { spent, attempt: Some(attempt), account });
+        return sign_in_look_up_in_steps(conn, key, limit, window, now, account_key, slug, email);
     };
     // Outside a transaction (a sign-in's first step), the counter commits without waiting for
     // its WAL to reach the disk: a crash of PostgreSQL can forget the last fraction of a second
@@ -171,6 +166,28 @@ pub fn sign_in_look_up(
         None => Reservation::Refused { retry_after: row.locked_until.filter(|u| *u > now).map_or(1, |u| u - now) },
     };
     Ok(SignInLookUp { spent: Ok(()), attempt: Some(attempt), account: row.account() })
+}
+
+/// [`sign_in_look_up`] one statement at a time: what SQLite takes, and what the parity test
+/// compares PostgreSQL's one statement with.
+#[expect(clippy::too_many_arguments, reason = "the budget's three settings and the account's three names")]
+pub fn sign_in_look_up_in_steps(
+    conn: &mut AnyConnection,
+    key: &str,
+    limit: u32,
+    window: i64,
+    now: i64,
+    account_key: &str,
+    slug: &str,
+    email: &str,
+) -> QueryResult<SignInLookUp> {
+    let spent = hit(conn, key, limit, window, now)?;
+    if spent.is_err() {
+        return Ok(SignInLookUp { spent, attempt: None, account: None });
+    }
+    let attempt = super::attempts::PASSWORD.reserve(conn, account_key, now)?;
+    let account = super::users::find_for_sign_in(conn, slug, email)?;
+    Ok(SignInLookUp { spent, attempt: Some(attempt), account })
 }
 
 /// A row of [`SIGN_IN_LOOK_UP_SQL`]: the account's columns are null when it does not exist.
