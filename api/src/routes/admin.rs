@@ -355,33 +355,3 @@ pub async fn patch_settings(
         .await?;
     Ok(HttpResponse::Ok().json(SiteSettings { require_2fa: value }))
 }
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    use crate::routes::lifecycle;
-    use crate::routes::resource;
-    cfg.service(resource("/users").get(list_users).post(create_user))
-        .service(resource("/users/{id}").patch(lifecycle::update_user).delete(lifecycle::delete_user))
-        .service(resource("/users/{id}/unlock").post(lifecycle::unlock))
-        .service(resource("/users/{id}/password-reset").post(lifecycle::send_reset_link))
-        .service(resource("/users/{id}/2fa/reset").post(reset_two_factor))
-        .service(resource("/settings").get(get_settings).patch(patch_settings))
-        .service(
-            resource("/service-clients")
-                .get(crate::routes::services::list_clients)
-                .post(crate::routes::services::create_client),
-        )
-        .service(resource("/service-clients/{client_id}").delete(crate::routes::services::delete_client))
-        .service(
-            resource("/sso-providers")
-                .get(crate::routes::sso::list_providers)
-                .post(crate::routes::sso::create_provider),
-        )
-        .service(
-            resource("/sso-providers/{id}")
-                .get(crate::routes::sso::get_provider)
-                .patch(crate::routes::sso::patch_provider)
-                .delete(crate::routes::sso::delete_provider),
-        )
-        .service(resource("/sso-providers/{id}/test").post(crate::routes::sso::test_provider))
-        .service(resource("/audit-events").get(audit_events));
-}

@@ -1,6 +1,6 @@
 //! `/api/v1/me`: the signed-in user's own account.
 
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -40,8 +40,4 @@ pub async fn me(user: AuthUser) -> Result<HttpResponse, ApiError> {
         tenant: TenantView::from(tenant),
         mfa_setup_required,
     }))
-}
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(crate::routes::resource("").get(me));
 }
