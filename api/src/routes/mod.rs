@@ -288,3 +288,39 @@ pub fn problem_guard(res: ServiceResponse<impl MessageBody + 'static>) -> Servic
 pub fn route_label(req: &ServiceRequest) -> String {
     req.match_pattern().unwrap_or_else(|| "unmatched".into())
 }
+
+#[cfg(test)]
+mod tests {
+    /// The route modules that must not reach into one another: what they share lives in
+    /// `views` (answer shapes), `extract` (extractors) or outside `routes/` altogether.
+    const MODULES: [(&str, &str); 8] = [
+        ("admin", include_str!("admin.rs")),
+        ("lifecycle", include_str!("lifecycle.rs")),
+        ("services", include_str!("services.rs")),
+        ("me", include_str!("me.rs")),
+        ("two_factor", include_str!("two_factor.rs")),
+        ("oauth", include_str!("oauth.rs")),
+        ("ops", include_str!("ops.rs")),
+        ("wellknown", include_str!("wellknown.rs")),
+    ];
+
+    #[test]
+    fn no_route_module_calls_another_route_module() {
+        for (name, source) in MODULES {
+            for (other, _) in MODULES.iter().filter(|(other, _)| *other != name) {
+                for pattern in [format!("routes::{other}::"), format!("routes::{other};"), format!("super::{other}")] {
+                    assert!(!source.contains(&pattern), "routes/{name}.rs uses `{pattern}`");
+                }
+            }
+            assert!(!source.contains("routes::{"), "routes/{name}.rs imports several route modules at once");
+        }
+    }
+
+    #[test]
+    fn the_route_table_names_each_operation_once() {
+        let mut seen = std::collections::HashSet::new();
+        for route in super::API_ROUTES {
+            assert!(seen.insert(route), "{route:?} is in the route table twice");
+        }
+    }
+}
