@@ -1,5 +1,6 @@
 //! CloudCX Auth: the account-security service of CloudCX.
 
+pub mod accounts;
 pub mod auth;
 pub mod bootstrap;
 pub mod clock;

@@ -33,3 +33,32 @@ fn every_operation_documents_its_errors_as_problem_json() {
         }
     }
 }
+
+/// The route table (`routes::API_ROUTES`, from which `routes::configure` registers every API
+/// route) and the OpenAPI document name the same operations: a route added without its
+/// `#[utoipa::path]` in `openapi.rs`, or a documented operation that nothing serves, fails here.
+/// `/docs`, the Swagger UI, `/api-docs/openapi.json` and the SPA fallback are outside both.
+#[test]
+fn every_route_is_documented_and_every_documented_route_exists() {
+    use std::collections::BTreeSet;
+
+    let table: Vec<(String, String)> =
+        cloudcx_auth::routes::API_ROUTES.iter().map(|(m, p)| (m.to_lowercase(), p.to_string())).collect();
+    let served: BTreeSet<(String, String)> = table.iter().cloned().collect();
+    assert_eq!(served.len(), table.len(), "the route table names an operation twice");
+
+    let spec = serde_json::to_value(cloudcx_auth::openapi::spec()).unwrap();
+    let documented: BTreeSet<(String, String)> = spec["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |m| (m.clone(), path.clone())))
+        // A path item may also hold `parameters`, `summary`…: only operations count.
+        .filter(|(m, _)| ["get", "put", "post", "delete", "options", "head", "patch", "trace"].contains(&m.as_str()))
+        .collect();
+
+    let undocumented: Vec<_> = served.difference(&documented).collect();
+    let unserved: Vec<_> = documented.difference(&served).collect();
+    assert!(undocumented.is_empty(), "served but not in the OpenAPI document: {undocumented:?}");
+    assert!(unserved.is_empty(), "in the OpenAPI document but not served: {unserved:?}");
+}

@@ -53,6 +53,9 @@ impl Role {
     }
 }
 
+/// The scopes a service client may be granted (client credentials, `/oauth/*`).
+pub const KNOWN_SCOPES: [&str; 2] = ["users:read", "tokens:introspect"];
+
 /// A site's slug as typed at sign-in: trimmed and lower-cased, 1–63 of `[a-z0-9-]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantSlug(String);

@@ -4,71 +4,16 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::session::account_key;
+use crate::accounts;
 use crate::clock::rfc3339;
 use crate::db::audit::{self, Filter, NewEvent};
 use crate::db::users::User;
-use crate::db::{mfa, sessions, tenants, throttle, users, write_tx};
+use crate::db::{mfa, sessions, tenants, users, write_tx};
 use crate::domain::{Email, NewPassword, Role, Secret};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::routes::extract::{self, AdminUser};
+use crate::routes::views::UserView;
 use crate::state::AppState;
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TwoFactorSummary {
-    pub enabled: bool,
-    /// `email`, `totp` or null.
-    pub method: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserView {
-    pub id: String,
-    pub email: String,
-    pub display_name: String,
-    pub role: String,
-    pub disabled: bool,
-    pub two_factor: TwoFactorSummary,
-    /// A password or second-factor lock is in force.
-    pub locked: bool,
-    pub created_at: String,
-    pub last_sign_in_at: Option<String>,
-}
-
-impl UserView {
-    fn new(user: User, locked: bool, method: Option<String>) -> Self {
-        Self {
-            id: user.id,
-            email: user.email,
-            display_name: user.display_name,
-            role: user.role,
-            disabled: user.disabled,
-            two_factor: TwoFactorSummary { enabled: method.is_some(), method },
-            locked,
-            created_at: rfc3339(user.created_at),
-            last_sign_in_at: user.last_sign_in_at.map(rfc3339),
-        }
-    }
-}
-
-/// One user of `tenant` as the admin sees them.
-pub async fn user_view(
-    state: &AppState,
-    tenant: &crate::db::tenants::Tenant,
-    id: String,
-) -> Result<UserView, ApiError> {
-    let (slug, tid, now) = (tenant.slug.clone(), tenant.id.clone(), state.now());
-    state
-        .db
-        .run(move |conn| -> Result<_, ApiError> {
-            let u = users::find_in_tenant(conn, &tid, &id)?.ok_or(ApiError::NotFound)?;
-            let locked = throttle::locked_for(conn, &account_key(&slug, &u.email), now)?.is_some()
-                || mfa::mfa_locked_for(conn, &u.id, now)?.is_some();
-            let method = mfa::find(conn, &u.id)?.map(|m| m.method);
-            Ok(UserView::new(u, locked, method))
-        })
-        .await
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserList {
@@ -96,28 +41,14 @@ pub struct CreateUserRequest {
     )
 )]
 pub async fn list_users(state: web::Data<AppState>, admin: AdminUser) -> Result<HttpResponse, ApiError> {
-    let tenant = admin.0.tenant;
-    let now = state.now();
+    let (tenant, now) = (admin.0.tenant, state.now());
     let users = state
         .db
-        .run(move |conn| -> Result<_, ApiError> {
-            let all = users::list(conn, &tenant.id)?;
-            let keys: Vec<String> = all.iter().map(|u| account_key(&tenant.slug, &u.email)).collect();
-            let ids: Vec<String> = all.iter().map(|u| u.id.clone()).collect();
-            let locked = throttle::locked_keys(conn, &keys, now)?;
-            let mfa_locked = mfa::mfa_locked_users(conn, &ids, now)?;
-            let methods: std::collections::HashMap<String, String> = mfa::methods_of(conn, &ids)?.into_iter().collect();
-            Ok(all
-                .into_iter()
-                .zip(keys)
-                .map(|(u, k)| {
-                    let is_locked = locked.contains(&k) || mfa_locked.contains(&u.id);
-                    let method = methods.get(&u.id).cloned();
-                    UserView::new(u, is_locked, method)
-                })
-                .collect())
-        })
-        .await?;
+        .run(move |conn| accounts::statuses_in_tenant(conn, &tenant, now).map_err(ApiError::from))
+        .await?
+        .into_iter()
+        .map(UserView::from)
+        .collect();
     Ok(HttpResponse::Ok().json(UserList { users }))
 }
 
@@ -193,7 +124,7 @@ pub async fn create_user(
     if !inserted {
         return Err(ApiError::invalid("email", "a user with this e-mail already exists on the site"));
     }
-    Ok(HttpResponse::Created().json(UserView::new(user, false, None)))
+    Ok(HttpResponse::Created().json(UserView::from_parts(user, false, None)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -423,34 +354,4 @@ pub async fn patch_settings(
         })
         .await?;
     Ok(HttpResponse::Ok().json(SiteSettings { require_2fa: value }))
-}
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    use crate::routes::lifecycle;
-    use crate::routes::resource;
-    cfg.service(resource("/users").get(list_users).post(create_user))
-        .service(resource("/users/{id}").patch(lifecycle::update_user).delete(lifecycle::delete_user))
-        .service(resource("/users/{id}/unlock").post(lifecycle::unlock))
-        .service(resource("/users/{id}/password-reset").post(lifecycle::send_reset_link))
-        .service(resource("/users/{id}/2fa/reset").post(reset_two_factor))
-        .service(resource("/settings").get(get_settings).patch(patch_settings))
-        .service(
-            resource("/service-clients")
-                .get(crate::routes::services::list_clients)
-                .post(crate::routes::services::create_client),
-        )
-        .service(resource("/service-clients/{client_id}").delete(crate::routes::services::delete_client))
-        .service(
-            resource("/sso-providers")
-                .get(crate::routes::sso::list_providers)
-                .post(crate::routes::sso::create_provider),
-        )
-        .service(
-            resource("/sso-providers/{id}")
-                .get(crate::routes::sso::get_provider)
-                .patch(crate::routes::sso::patch_provider)
-                .delete(crate::routes::sso::delete_provider),
-        )
-        .service(resource("/sso-providers/{id}/test").post(crate::routes::sso::test_provider))
-        .service(resource("/audit-events").get(audit_events));
 }

@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::accounts;
 use crate::auth::session::account_key;
 use crate::auth::tokens::{random_token, token_hash};
 use crate::clock::rfc3339;
@@ -16,6 +17,7 @@ use crate::domain::{device_name, Email, NewPassword, Role, Secret, TenantSlug, M
 use crate::error::{ApiError, Problem};
 use crate::notices;
 use crate::routes::extract::{self, AdminUser, AuthUser};
+use crate::routes::views::UserView;
 use crate::state::AppState;
 
 /// A reset link is valid this long.
@@ -443,7 +445,7 @@ fn guard_self_and_last_admin(
     params(("id" = String, Path)),
     request_body = UpdateUserRequest,
     responses(
-        (status = 200, body = crate::routes::admin::UserView),
+        (status = 200, body = UserView),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`self_action_forbidden`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
@@ -498,8 +500,13 @@ pub async fn update_user(
             })
         })
         .await?;
-    let view = crate::routes::admin::user_view(&state, &admin.0.tenant, id).await?;
-    Ok(HttpResponse::Ok().json(view))
+    let (tenant, now) = (admin.0.tenant, state.now());
+    let status = state
+        .db
+        .run(move |conn| accounts::status_in_tenant(conn, &tenant, &id, now).map_err(ApiError::from))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(UserView::from(status)))
 }
 
 /// Lift a password or second-factor lock.

@@ -1,18 +1,12 @@
 //! `/api/v1/me`: the signed-in user's own account.
 
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Problem};
 use crate::routes::extract::AuthUser;
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TenantView {
-    pub id: String,
-    pub slug: String,
-    pub name: String,
-}
+use crate::routes::views::TenantView;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeResponse {
@@ -43,11 +37,7 @@ pub async fn me(user: AuthUser) -> Result<HttpResponse, ApiError> {
         email: user.email,
         display_name: user.display_name,
         role: user.role,
-        tenant: TenantView { id: tenant.id, slug: tenant.slug, name: tenant.name },
+        tenant: TenantView::from(tenant),
         mfa_setup_required,
     }))
-}
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(crate::routes::resource("").get(me));
 }

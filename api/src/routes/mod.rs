@@ -99,42 +99,107 @@ impl HttpServiceFactory for Res {
     }
 }
 
-/// The whole route table.
+/// The HTTP method label of a `Res` builder method (`get` → `"GET"`).
+macro_rules! method_label {
+    (get) => {
+        "GET"
+    };
+    (post) => {
+        "POST"
+    };
+    (patch) => {
+        "PATCH"
+    };
+    (delete) => {
+        "DELETE"
+    };
+}
+
+/// Builds, from one list of `path => method handler, …;`, both [`API_ROUTES`] and the function
+/// that registers those routes, so the published list and what actix serves cannot drift.
+macro_rules! route_table {
+    ($($path:literal => $($method:ident $handler:path),+;)*) => {
+        /// Every API route as (method, path), in registration order: exactly what
+        /// [`configure`] registers besides the operational `/docs` redirect. A test holds it
+        /// equal to the OpenAPI document's operations.
+        pub const API_ROUTES: &[(&str, &str)] = &[$($((method_label!($method), $path),)+)*];
+
+        fn register_api_routes(cfg: &mut web::ServiceConfig) {
+            $(cfg.service(resource($path)$(.$method($handler))+);)*
+        }
+    };
+}
+
+// The whole route table: method, path, handler. Order matters where a literal segment and a
+// `{parameter}` compete (`/me/sessions/revoke-others` before `/me/sessions/{id}`): actix tries
+// resources in this order.
+route_table! {
+    // Sign-in.
+    "/api/v1/auth/login" => post auth::login;
+    "/api/v1/auth/token/refresh" => post auth::refresh;
+    "/api/v1/auth/logout" => post auth::logout;
+    "/api/v1/auth/reauth" => post auth::reauth;
+    "/api/v1/auth/reauth/email-code" => post mfa::reauth_email_code;
+    "/api/v1/auth/mfa/verify" => post mfa::verify;
+    "/api/v1/auth/mfa/resend" => post mfa::resend;
+    "/api/v1/auth/password/forgot" => post lifecycle::forgot;
+    "/api/v1/auth/password/reset" => post lifecycle::reset;
+    "/api/v1/auth/sso/providers" => get sso::providers;
+    "/api/v1/auth/sso/callback" => get sso::callback;
+    "/api/v1/auth/sso/complete" => post sso::complete;
+    "/api/v1/auth/sso/{provider_id}/authorize" => post sso::authorize;
+
+    // My account.
+    "/api/v1/me/sso" => get sso::my_sso;
+    "/api/v1/me/password" => post lifecycle::change_password;
+    "/api/v1/me/sessions" => get lifecycle::list_sessions;
+    "/api/v1/me/sessions/revoke-others" => post lifecycle::revoke_others;
+    "/api/v1/me/sessions/{id}" => delete lifecycle::delete_session;
+    "/api/v1/me/sso/connections/{id}" => delete sso::disconnect;
+    "/api/v1/me/2fa" => get two_factor::status;
+    "/api/v1/me/2fa/email/setup" => post two_factor::email_setup;
+    "/api/v1/me/2fa/totp/setup" => post two_factor::totp_setup;
+    "/api/v1/me/2fa/{method}/confirm" => post two_factor::confirm;
+    "/api/v1/me/2fa/disable" => post two_factor::disable;
+    "/api/v1/me/2fa/backup-codes" => get two_factor::view_backup_codes;
+    "/api/v1/me/2fa/backup-codes/download" => post two_factor::download_backup_codes;
+    "/api/v1/me/2fa/backup-codes/regenerate" => post two_factor::regenerate_backup_codes;
+    "/api/v1/me" => get me::me;
+
+    // Administration.
+    "/api/v1/admin/users" => get admin::list_users, post admin::create_user;
+    "/api/v1/admin/users/{id}" => patch lifecycle::update_user, delete lifecycle::delete_user;
+    "/api/v1/admin/users/{id}/unlock" => post lifecycle::unlock;
+    "/api/v1/admin/users/{id}/password-reset" => post lifecycle::send_reset_link;
+    "/api/v1/admin/users/{id}/2fa/reset" => post admin::reset_two_factor;
+    "/api/v1/admin/settings" => get admin::get_settings, patch admin::patch_settings;
+    "/api/v1/admin/service-clients" => get services::list_clients, post services::create_client;
+    "/api/v1/admin/service-clients/{client_id}" => delete services::delete_client;
+    "/api/v1/admin/sso-providers" => get sso::list_providers, post sso::create_provider;
+    "/api/v1/admin/sso-providers/{id}" =>
+        get sso::get_provider, patch sso::patch_provider, delete sso::delete_provider;
+    "/api/v1/admin/sso-providers/{id}/test" => post sso::test_provider;
+    "/api/v1/admin/audit-events" => get admin::audit_events;
+
+    // Other CloudCX services.
+    "/api/v1/users/{id}" => get services::user;
+    "/oauth/token" => post oauth::token;
+    "/oauth/introspect" => post oauth::introspect;
+    "/.well-known/jwks.json" => get wellknown::jwks;
+    "/.well-known/openid-configuration" => get wellknown::openid_configuration;
+
+    // Operations: documented in the OpenAPI document like the rest.
+    "/healthz" => get ops::healthz;
+    "/readyz" => get ops::readyz;
+    "/metrics" => get ops::metrics;
+}
+
+/// Registers the whole route table. Deliberately outside it, and outside the OpenAPI
+/// document (as `openapi.yaml` has always had them): the `/docs` → `/docs/` redirect here,
+/// the Swagger UI and `/api-docs/openapi.json` (added at start-up) and the SPA fallback.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    register_api_routes(cfg);
     cfg.service(
-        web::scope("/api/v1/auth")
-            .service(resource("/login").post(auth::login))
-            .service(resource("/token/refresh").post(auth::refresh))
-            .service(resource("/logout").post(auth::logout))
-            .service(resource("/reauth").post(auth::reauth))
-            .service(resource("/reauth/email-code").post(mfa::reauth_email_code))
-            .service(resource("/mfa/verify").post(mfa::verify))
-            .service(resource("/mfa/resend").post(mfa::resend))
-            .service(resource("/password/forgot").post(lifecycle::forgot))
-            .service(resource("/password/reset").post(lifecycle::reset))
-            .service(resource("/sso/providers").get(sso::providers))
-            .service(resource("/sso/callback").get(sso::callback))
-            .service(resource("/sso/complete").post(sso::complete))
-            .service(resource("/sso/{provider_id}/authorize").post(sso::authorize)),
-    )
-    .service(resource("/api/v1/me/sso").get(sso::my_sso))
-    .service(resource("/api/v1/me/password").post(lifecycle::change_password))
-    .service(resource("/api/v1/me/sessions").get(lifecycle::list_sessions))
-    .service(resource("/api/v1/me/sessions/revoke-others").post(lifecycle::revoke_others))
-    .service(resource("/api/v1/me/sessions/{id}").delete(lifecycle::delete_session))
-    .service(resource("/api/v1/me/sso/connections/{id}").delete(sso::disconnect))
-    .service(web::scope("/api/v1/me/2fa").configure(two_factor::configure))
-    .service(web::scope("/api/v1/me").configure(me::configure))
-    .service(web::scope("/api/v1/admin").configure(admin::configure))
-    .service(resource("/api/v1/users/{id}").get(services::user))
-    .service(resource("/oauth/token").post(oauth::token))
-    .service(resource("/oauth/introspect").post(oauth::introspect))
-    .service(resource("/.well-known/jwks.json").get(wellknown::jwks))
-    .service(resource("/.well-known/openid-configuration").get(wellknown::openid_configuration))
-    .service(resource("/healthz").get(ops::healthz))
-    .service(resource("/readyz").get(ops::readyz))
-    .service(resource("/metrics").get(ops::metrics))
-    .service(
         web::resource("/docs")
             .get(|| async { HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish() }),
     );
@@ -222,4 +287,40 @@ pub fn problem_guard(res: ServiceResponse<impl MessageBody + 'static>) -> Servic
 /// The route pattern for metrics (never the raw path, which may carry ids).
 pub fn route_label(req: &ServiceRequest) -> String {
     req.match_pattern().unwrap_or_else(|| "unmatched".into())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The route modules that must not reach into one another: what they share lives in
+    /// `views` (answer shapes), `extract` (extractors) or outside `routes/` altogether.
+    const MODULES: [(&str, &str); 8] = [
+        ("admin", include_str!("admin.rs")),
+        ("lifecycle", include_str!("lifecycle.rs")),
+        ("services", include_str!("services.rs")),
+        ("me", include_str!("me.rs")),
+        ("two_factor", include_str!("two_factor.rs")),
+        ("oauth", include_str!("oauth.rs")),
+        ("ops", include_str!("ops.rs")),
+        ("wellknown", include_str!("wellknown.rs")),
+    ];
+
+    #[test]
+    fn no_route_module_calls_another_route_module() {
+        for (name, source) in MODULES {
+            for (other, _) in MODULES.iter().filter(|(other, _)| *other != name) {
+                for pattern in [format!("routes::{other}::"), format!("routes::{other};"), format!("super::{other}")] {
+                    assert!(!source.contains(&pattern), "routes/{name}.rs uses `{pattern}`");
+                }
+            }
+            assert!(!source.contains("routes::{"), "routes/{name}.rs imports several route modules at once");
+        }
+    }
+
+    #[test]
+    fn the_route_table_names_each_operation_once() {
+        let mut seen = std::collections::HashSet::new();
+        for route in super::API_ROUTES {
+            assert!(seen.insert(route), "{route:?} is in the route table twice");
+        }
+    }
 }

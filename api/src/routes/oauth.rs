@@ -17,8 +17,6 @@ use crate::state::AppState;
 
 /// Service access tokens live 10 minutes.
 pub const SERVICE_TOKEN_SECS: i64 = 10 * 60;
-/// What a service client may be granted.
-pub const KNOWN_SCOPES: [&str; 2] = ["users:read", "tokens:introspect"];
 
 /// RFC 6749 §5.2 error body.
 #[derive(Debug, Serialize, ToSchema)]

@@ -12,11 +12,10 @@ use crate::clock::rfc3339;
 use crate::db::audit::{self, NewEvent};
 use crate::db::service_clients::{self, ServiceClient};
 use crate::db::{mfa, sessions, tenants, users, write_tx};
+use crate::domain::KNOWN_SCOPES;
 use crate::error::{ApiError, FieldError, Problem};
-use crate::routes::admin::TwoFactorSummary;
 use crate::routes::extract::{self, bearer, AdminUser};
-use crate::routes::me::TenantView;
-use crate::routes::oauth::KNOWN_SCOPES;
+use crate::routes::views::{TenantView, TwoFactorSummary};
 use crate::state::AppState;
 
 /// A caller with a live service token (never a user token).
@@ -113,8 +112,8 @@ pub async fn user(
         email: user.email,
         display_name: user.display_name,
         role: user.role,
-        tenant: TenantView { id: tenant.id, slug: tenant.slug, name: tenant.name },
-        two_factor: TwoFactorSummary { enabled: method.is_some(), method },
+        tenant: TenantView::from(tenant),
+        two_factor: TwoFactorSummary::of(method),
         sso,
     }))
 }
