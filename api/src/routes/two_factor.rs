@@ -517,15 +517,3 @@ pub async fn regenerate_backup_codes(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(NewBackupCodes { backup_codes: codes }))
 }
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    use crate::routes::resource;
-    cfg.service(resource("").get(status))
-        .service(resource("/email/setup").post(email_setup))
-        .service(resource("/totp/setup").post(totp_setup))
-        .service(resource("/{method}/confirm").post(confirm))
-        .service(resource("/disable").post(disable))
-        .service(resource("/backup-codes").get(view_backup_codes))
-        .service(resource("/backup-codes/download").post(download_backup_codes))
-        .service(resource("/backup-codes/regenerate").post(regenerate_backup_codes));
-}

@@ -11,9 +11,9 @@ use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::accounts::AccountStatus;
 use crate::auth::session::Issued;
 use crate::auth::signin::challenge::Started;
-use crate::accounts::AccountStatus;
 use crate::clock::rfc3339;
 use crate::db::tenants::Tenant;
 use crate::db::users::User;
@@ -103,6 +103,7 @@ pub fn mfa_required(started: Started) -> HttpResponse {
 /// 202 with the seconds a mailed code stays valid.
 pub fn code_sent(expires_in: i64) -> HttpResponse {
     HttpResponse::Accepted().json(CodeSent { expires_in })
+}
 
 // A user's second factor at a glance (the admin's user list, the services' user answer).
 #[derive(Debug, Serialize, ToSchema)]
