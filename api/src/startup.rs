@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, ServerHandle, Service as _};
 use actix_web::{web, App, HttpServer};
+use anyhow::Context as _;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::jwt::KeySet;
@@ -62,10 +63,11 @@ impl Application {
         let db = Db::new(config.database.clone());
         let migrate_db = db.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            let mut conn = migrate_db.get_blocking()?;
-            db::migrate(&mut conn)
+            let mut conn = migrate_db.get_blocking().context("DATABASE_URL: connecting to migrate the database")?;
+            db::migrate(&mut conn).context("DATABASE_URL: migrating the database")
         })
-        .await??;
+        .await
+        .context("the migration thread")??;
 
         let listener = TcpListener::bind(config.listen)
             .map_err(|e| anyhow::anyhow!("AUTH_LISTEN: cannot bind {}: {e}", config.listen))?;
@@ -84,8 +86,10 @@ impl Application {
                 let mut conn = boot_db.get_blocking()?;
                 bootstrap::ensure_admin(&mut conn, &tenant, &email, password.as_deref(), now)
             })
-            .await?
-            .map_err(|e| anyhow::anyhow!("AUTH_BOOTSTRAP_*: {e}"))?;
+            .await
+            .context("the bootstrap thread")?
+            // The whole chain (`AUTH_BOOTSTRAP_*: creating …: <the database's words>`), not only its head.
+            .context("AUTH_BOOTSTRAP_*")?;
             if let Outcome::CreatedWithPassword(password) = outcome {
                 // Shown once on the console, never logged: the operator's only copy.
                 println!(
@@ -102,7 +106,7 @@ impl Application {
         let outbox_dir = config.data_dir().unwrap_or_else(|| std::path::PathBuf::from("data")).join("outbox");
         let mailer =
             crate::mail::Mailer::new(config.smtp_url.as_deref(), outbox_dir, "CloudCX <no-reply@cloudcx.local>")
-                .map_err(|e| anyhow::anyhow!("AUTH_SMTP_URL: {e}"))?;
+                .context("AUTH_SMTP_URL")?;
         let state = AppState {
             config: Arc::new(config),
             public_url,
@@ -114,7 +118,7 @@ impl Application {
             data_key,
             mailer,
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
-            oidc: Arc::new(crate::auth::oidc::OidcClient::new()?),
+            oidc: Arc::new(crate::auth::oidc::OidcClient::new().context("building the OIDC HTTP client")?),
         };
         crate::notices::spawn_sender(
             state.db.clone(),
@@ -159,7 +163,8 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<(Server, Weak<A
     let served = Arc::downgrade(&data.clone().into_inner());
     // The OpenAPI document is built and serialized once; every worker serves the same bytes
     // (built per worker, it cost each a copy of the whole document: docs/PERFORMANCE.md).
-    let spec_json = web::Bytes::from(serde_json::to_vec(&crate::openapi::spec())?);
+    let spec_json =
+        web::Bytes::from(serde_json::to_vec(&crate::openapi::spec()).context("serializing the OpenAPI document")?);
     let server = HttpServer::new(move || {
         let metrics = data.metrics.clone();
         let spec_json = spec_json.clone();
@@ -221,7 +226,7 @@ fn spawn_housekeeping(state: AppState) {
                 })
                 .await;
             if let Err(e) = result {
-                tracing::warn!(error = %e, "housekeeping failed");
+                tracing::warn!(error = %e, "housekeeping: purging expired revocations and rate counters failed");
             }
         }
     });
