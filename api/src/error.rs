@@ -39,6 +39,10 @@ pub struct Problem {
     /// SSO failures echo the attempt's `return_to`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub return_to: Option<String>,
+    /// On a 5xx answer: the answer's `X-Request-Id`, to quote when reporting the failure.
+    // Set by the request-id middleware (`RequestId::stamp`), which alone knows the request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -221,6 +225,7 @@ impl ApiError {
                 Self::SsoFailed { return_to, .. } => return_to.clone(),
                 _ => None,
             },
+            request_id: None,
         }
     }
 }

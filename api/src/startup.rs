@@ -4,9 +4,11 @@ use std::net::TcpListener;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use actix_web::dev::{Server, ServerHandle, Service as _};
+use actix_web::dev::{Server, ServerHandle, Service as _, ServiceResponse};
+use actix_web::error::InternalError;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context as _;
+use tracing::Instrument as _;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::jwt::KeySet;
@@ -17,6 +19,7 @@ use crate::config::Config;
 use crate::db::{self, Db};
 use crate::error::extractors;
 use crate::metrics::Metrics;
+use crate::request_id::RequestId;
 use crate::routes;
 use crate::state::AppState;
 
@@ -178,12 +181,31 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<(Server, Weak<A
                 let started = Instant::now();
                 let method = req.method().to_string();
                 let route = routes::route_label(&req);
+                let request_id = RequestId::of(req.headers());
+                // Every line logged while serving the request carries these (never the raw
+                // path: it may hold ids).
+                let span = tracing::info_span!("request", method = %method, route = %route, request_id = %request_id);
                 let metrics = metrics.clone();
-                let fut = srv.call(req);
+                let fut = span.in_scope(|| srv.call(req));
                 async move {
-                    let res = routes::problem_guard(fut.await?);
+                    let (res, status) = match fut.await {
+                        Ok(res) => {
+                            let (req, res) = routes::problem_guard(res).into_parts();
+                            let res = request_id.stamp(res);
+                            let status = res.status();
+                            (Ok(ServiceResponse::new(req, res)), status)
+                        }
+                        // An error a middleware returned (the request is gone with it): its
+                        // answer is built here, inside the span, so that it is logged, counted
+                        // and stamped like any other, and handed on ready-made.
+                        Err(e) => {
+                            let answer = request_id.stamp(e.error_response());
+                            let status = answer.status();
+                            (Err(InternalError::from_response(e, answer).into()), status)
+                        }
+                    };
                     let elapsed = started.elapsed();
-                    let status = res.status().as_u16();
+                    let status = status.as_u16();
                     metrics.observe_request(&method, &route, status, elapsed.as_secs_f64());
                     tracing::info!(
                         method = %method,
@@ -192,8 +214,9 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<(Server, Weak<A
                         latency_ms = elapsed.as_secs_f64() * 1000.0,
                         "request"
                     );
-                    Ok(res)
+                    res
                 }
+                .instrument(span)
             })
             .configure(routes::configure)
             .route(
