@@ -1,5 +1,7 @@
 //! The first site and admin: from `AUTH_BOOTSTRAP_*` at start-up, or the `create-admin` command.
 
+use anyhow::Context as _;
+
 use crate::auth::password::hash_now;
 use crate::auth::tokens::random_token;
 use crate::db::audit::{self, NewEvent, Origin};
@@ -31,17 +33,14 @@ pub fn ensure_admin(
         None => (random_token(15), true),
     };
     let password = NewPassword::parse(&password).map_err(|e| anyhow::anyhow!("password: {e}"))?;
-    let existing = match tenants::find_by_slug(conn, slug.as_str())? {
-        Some(t) => users::find_by_email(conn, &t.id, email.as_str())?,
-        None => None,
-    };
-    if existing.is_some() {
+    let existing = admin_exists(conn, &slug, &email).context("looking for the site and its admin")?;
+    if existing {
         return Ok(Outcome::AlreadyThere);
     }
-    let hash = hash_now(password.expose())?;
+    let hash = hash_now(password.expose()).context("hashing the admin's password")?;
     let created = write_tx(conn, |conn| {
         let name = site_name(slug.as_str());
-        let tenant = tenants::ensure(conn, slug.as_str(), &name, now)?;
+        let tenant = tenants::ensure(conn, slug.as_str(), &name, now).context("creating the site")?;
         let user = User {
             id: uuid::Uuid::new_v4().to_string(),
             tenant_id: tenant.id.clone(),
@@ -53,7 +52,7 @@ pub fn ensure_admin(
             created_at: now,
             last_sign_in_at: None,
         };
-        users::insert(conn, &user)?;
+        users::insert(conn, &user).context("creating the admin")?;
         audit::record(
             conn,
             &Origin::default(),
@@ -65,18 +64,24 @@ pub fn ensure_admin(
                 actor_id: None,
                 details: serde_json::json!({ "role": "admin", "via": "bootstrap" }),
             },
-        )?;
+        )
+        .context("auditing the admin's creation")?;
         Ok::<_, anyhow::Error>(())
     });
     if let Err(e) = created {
         // Several instances starting together: another one created them first.
-        let now_there = match tenants::find_by_slug(conn, slug.as_str())? {
-            Some(t) => users::find_by_email(conn, &t.id, email.as_str())?.is_some(),
-            None => false,
-        };
+        let now_there = admin_exists(conn, &slug, &email).context("looking again for the site and its admin")?;
         return if now_there { Ok(Outcome::AlreadyThere) } else { Err(e) };
     }
     Ok(if generated { Outcome::CreatedWithPassword(password.expose().to_string()) } else { Outcome::Created })
+}
+
+/// Whether the site exists and has a user with that e-mail.
+fn admin_exists(conn: &mut AnyConnection, slug: &TenantSlug, email: &Email) -> diesel::QueryResult<bool> {
+    Ok(match tenants::find_by_slug(conn, slug.as_str())? {
+        Some(t) => users::find_by_email(conn, &t.id, email.as_str())?.is_some(),
+        None => false,
+    })
 }
 
 /// `acme-support` → `Acme Support`.

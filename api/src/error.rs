@@ -1,5 +1,7 @@
 //! The one error type of the HTTP API, rendered as RFC 9457 problem+json with a stable `code`.
 
+use std::fmt;
+
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
@@ -37,6 +39,10 @@ pub struct Problem {
     /// SSO failures echo the attempt's `return_to`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub return_to: Option<String>,
+    /// On a 5xx answer: the answer's `X-Request-Id`, to quote when reporting the failure.
+    // Set by the request-id middleware (`RequestId::stamp`), which alone knows the request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -146,8 +152,57 @@ impl ApiError {
         Self::Invalid(vec![FieldError::new(field, message)])
     }
 
+    /// An unexpected error: a logged, opaque 500. Prefer [`Context::context_api`], which also
+    /// says what was being done.
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
         Self::Internal(e.into())
+    }
+
+    /// An unexpected error and what was being done when it happened (`"reading the user's 2FA
+    /// method"`): the log line reads `reading the user's 2FA method: <cause>: <its cause>`.
+    pub fn internal_context<C>(context: C, e: impl Into<anyhow::Error>) -> Self
+    where
+        C: fmt::Display + Send + Sync + 'static,
+    {
+        Self::Internal(e.into().context(context))
+    }
+
+    /// The error as an operator needs it: for an internal error its whole context chain
+    /// (`doing X: because Y: because Z`), for the others their message. Never sent to clients.
+    pub fn report(&self) -> String {
+        match self {
+            Self::Internal(e) => format!("{e:#}"),
+            other => other.to_string(),
+        }
+    }
+
+    /// What was being done, added to an unexpected error; expected answers (404, 503, a wrong
+    /// code…) are the client's or the outage's, not a bug, and pass unchanged.
+    fn in_context<C>(self, context: C) -> Self
+    where
+        C: fmt::Display + Send + Sync + 'static,
+    {
+        match self {
+            Self::Internal(e) => Self::Internal(e.context(context)),
+            other => other,
+        }
+    }
+
+    /// Any error as an answer: an [`ApiError`], a [`DbError`] or a diesel error keep their
+    /// meaning (a missing row stays 404, an outage 503), anything else is unexpected (500).
+    fn from_any(e: anyhow::Error) -> Self {
+        let e = match e.downcast::<ApiError>() {
+            Ok(api) => return api,
+            Err(e) => e,
+        };
+        let e = match e.downcast::<DbError>() {
+            Ok(db) => return Self::from(db),
+            Err(e) => e,
+        };
+        match e.downcast::<diesel::result::Error>() {
+            Ok(query) => Self::from(query),
+            Err(e) => Self::Internal(e),
+        }
     }
 
     pub fn problem(&self) -> Problem {
@@ -170,6 +225,7 @@ impl ApiError {
                 Self::SsoFailed { return_to, .. } => return_to.clone(),
                 _ => None,
             },
+            request_id: None,
         }
     }
 }
@@ -204,10 +260,11 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        match self {
-            Self::Internal(e) => tracing::error!(error = ?e, "unexpected error"),
-            Self::ServiceUnavailable => tracing::warn!("database unavailable"),
-            _ => {}
+        // Inside the request's span: the line carries its route, method and request id. `{:#}`
+        // prints the whole chain (`what was being done: the cause: its cause`) on one line.
+        // An outage (503) is logged where its cause is known (`Db::run`, the conversions below).
+        if let Self::Internal(e) = self {
+            tracing::error!(error = %format_args!("{e:#}"), "unexpected error");
         }
         let mut builder = HttpResponse::build(self.status_code());
         builder.content_type("application/problem+json");
@@ -231,7 +288,10 @@ impl ResponseError for ApiError {
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
         match e {
-            DbError::Unavailable(_) => Self::ServiceUnavailable,
+            DbError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                Self::ServiceUnavailable
+            }
             DbError::Query(q) => Self::from(q),
         }
     }
@@ -243,7 +303,11 @@ impl From<diesel::result::Error> for ApiError {
         match e {
             Error::NotFound => Self::NotFound,
             // A connection dropped mid-query is an outage, not a bug.
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _) => {
+            Error::DatabaseError(
+                kind @ (DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand),
+                info,
+            ) => {
+                tracing::warn!(error = %info.message(), ?kind, "database connection lost");
                 Self::ServiceUnavailable
             }
             // PostgreSQL text cannot hold U+0000 (SQLite can): a NUL that reached a query came
@@ -254,6 +318,61 @@ impl From<diesel::result::Error> for ApiError {
             }
             other => Self::Internal(other.into()),
         }
+    }
+}
+
+/// Adds what was being done to an error on its way to becoming an answer:
+/// `step().context_api("reading the user's 2FA method")?`. An unexpected error becomes a 500 whose
+/// log line reads `reading the user's 2FA method: <cause>: …`; an error that already is an
+/// answer (an [`ApiError`], a [`DbError`], a diesel `NotFound`) keeps its meaning.
+pub trait Context<T> {
+    /// Adds `context` (what was being done) to an unexpected error.
+    fn context_api<C>(self, context: C) -> Result<T, ApiError>
+    where
+        C: fmt::Display + fmt::Debug + Send + Sync + 'static;
+
+    /// Like [`Context::context_api`], the context built only when there is an error.
+    fn with_context_api<C, F>(self, context: F) -> Result<T, ApiError>
+    where
+        C: fmt::Display + fmt::Debug + Send + Sync + 'static,
+        F: FnOnce() -> C;
+}
+
+impl<T, E> Context<T> for Result<T, E>
+where
+    E: Into<anyhow::Error>,
+{
+    fn context_api<C>(self, context: C) -> Result<T, ApiError>
+    where
+        C: fmt::Display + fmt::Debug + Send + Sync + 'static,
+    {
+        self.map_err(|e| ApiError::from_any(e.into()).in_context(context))
+    }
+
+    fn with_context_api<C, F>(self, context: F) -> Result<T, ApiError>
+    where
+        C: fmt::Display + fmt::Debug + Send + Sync + 'static,
+        F: FnOnce() -> C,
+    {
+        self.map_err(|e| ApiError::from_any(e.into()).in_context(context()))
+    }
+}
+
+/// A value that must be there: its absence is a bug (a 500 saying what was missing).
+impl<T> Context<T> for Option<T> {
+    fn context_api<C>(self, context: C) -> Result<T, ApiError>
+    where
+        C: fmt::Display + fmt::Debug + Send + Sync + 'static,
+    {
+        self.ok_or_else(|| ApiError::Internal(anyhow::Error::msg(context)))
+    }
+
+    fn with_context_api<C, F>(self, context: F) -> Result<T, ApiError>
+    where
+        C: fmt::Display + fmt::Debug + Send + Sync + 'static,
+        F: FnOnce() -> C,
+    {
+        self.ok_or_else(|| ApiError::Internal(anyhow::Error::msg(context())))
     }
 }
 
@@ -331,6 +450,70 @@ mod tests {
         assert!(is_nul_in_text("invalid byte sequence for encoding \"UTF8\": 0x00"));
         assert!(!is_nul_in_text("invalid byte sequence for encoding \"UTF8\": 0xc3 0x28"));
         assert!(!is_nul_in_text("duplicate key value violates unique constraint"));
+    }
+
+    #[test]
+    fn context_is_added_to_unexpected_errors_and_printed_as_one_chain() {
+        let root: Result<(), std::io::Error> = Err(std::io::Error::other("disk on fire"));
+        let e = root.context_api("reading the key file").with_context_api(|| "signing the token").unwrap_err();
+        assert_eq!(e.code(), "internal_error");
+        assert_eq!(e.report(), "signing the token: reading the key file: disk on fire");
+        // The client sees none of it.
+        assert_eq!(e.problem().detail, "internal error");
+
+        let missing: Option<u8> = None;
+        assert_eq!(missing.context_api("the user's 2FA secret").unwrap_err().report(), "the user's 2FA secret");
+        let e = ApiError::internal_context("decrypting the secret", anyhow::anyhow!("bad tag"));
+        assert_eq!(e.report(), "decrypting the secret: bad tag");
+    }
+
+    #[test]
+    fn expected_answers_keep_their_meaning_under_context() {
+        let not_found: Result<(), diesel::result::Error> = Err(diesel::result::Error::NotFound);
+        assert_eq!(not_found.context_api("reading the user").unwrap_err().code(), "not_found");
+        let outage: Result<(), DbError> = Err(DbError::Unavailable("timed out".into()));
+        assert_eq!(outage.context_api("reading the user").unwrap_err().code(), "service_unavailable");
+        let answer: Result<(), ApiError> = Err(ApiError::InvalidCode { in_session: true });
+        let e = answer.context_api("checking the code").unwrap_err();
+        assert_eq!((e.code(), e.status_code()), ("invalid_code", StatusCode::FORBIDDEN));
+        let query: Result<(), DbError> = Err(DbError::Query(diesel::result::Error::RollbackTransaction));
+        let e = query.context_api("writing the session").unwrap_err();
+        assert_eq!(e.code(), "internal_error");
+        assert!(e.report().starts_with("writing the session: "), "{}", e.report());
+    }
+
+    /// The log line of a 500 says what was being done, why it failed, and which request it was.
+    #[test]
+    fn an_internal_error_is_logged_with_its_chain_and_the_request_id() {
+        #[derive(Clone, Default)]
+        struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().expect("buffer").extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = crate::telemetry::subscriber(move || writer.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            let span =
+                tracing::info_span!("request", method = "POST", route = "/api/v1/auth/login", request_id = "req-42");
+            let _in = span.enter();
+            let failed: Result<(), std::io::Error> = Err(std::io::Error::other("connection reset"));
+            let e = failed.context_api("reading the user's 2FA method").unwrap_err();
+            let _ = e.error_response();
+        });
+        let logged = String::from_utf8(buffer.0.lock().expect("buffer").clone()).expect("utf-8");
+        let line = logged.lines().find(|l| l.contains("unexpected error")).expect("an error line");
+        let json: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        assert_eq!(json["level"], "ERROR");
+        assert_eq!(json["fields"]["error"], "reading the user's 2FA method: connection reset");
+        assert_eq!(json["spans"][0]["request_id"], "req-42");
+        assert_eq!(json["spans"][0]["route"], "/api/v1/auth/login");
     }
 
     #[test]

@@ -97,7 +97,7 @@ pub fn spawn_sender(db: Db, key: DataKey, mailer: Mailer, clock: Arc<dyn crate::
         let mut unconfirmed = Vec::new();
         loop {
             if let Err(e) = send_due(&db, &key, &mailer, clock.as_ref(), &mut unconfirmed).await {
-                tracing::warn!(error = %e, "outbox: could not read the queue");
+                tracing::warn!(error = %e, "outbox: a pass over the due notices stopped (will retry)");
             }
             let _ = tokio::time::timeout(Duration::from_secs(2), wake.notified()).await;
         }
@@ -145,8 +145,9 @@ pub async fn send_due(
                 }
             }
             Err(e) => {
-                tracing::warn!(id = %row.id, attempts = row.attempts + 1, "outbox: delivery failed, will retry");
+                // The mail server's words, never the body (it may hold a reset link).
                 let err = e.to_string();
+                tracing::warn!(id = %row.id, attempts = row.attempts + 1, error = %err, "outbox: delivery failed, will retry");
                 db.run(move |conn| outbox::mark_failed(conn, &row, &err, now).map_err(DbError::from)).await?;
             }
         }

@@ -4,8 +4,11 @@ use std::net::TcpListener;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use actix_web::dev::{Server, ServerHandle, Service as _};
+use actix_web::dev::{Server, ServerHandle, Service as _, ServiceResponse};
+use actix_web::error::InternalError;
 use actix_web::{web, App, HttpServer};
+use anyhow::Context as _;
+use tracing::Instrument as _;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::jwt::KeySet;
@@ -16,6 +19,7 @@ use crate::config::Config;
 use crate::db::{self, Db};
 use crate::error::extractors;
 use crate::metrics::Metrics;
+use crate::request_id::RequestId;
 use crate::routes;
 use crate::state::AppState;
 
@@ -62,10 +66,11 @@ impl Application {
         let db = Db::new(config.database.clone());
         let migrate_db = db.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            let mut conn = migrate_db.get_blocking()?;
-            db::migrate(&mut conn)
+            let mut conn = migrate_db.get_blocking().context("DATABASE_URL: connecting to migrate the database")?;
+            db::migrate(&mut conn).context("DATABASE_URL: migrating the database")
         })
-        .await??;
+        .await
+        .context("the migration thread")??;
 
         let listener = TcpListener::bind(config.listen)
             .map_err(|e| anyhow::anyhow!("AUTH_LISTEN: cannot bind {}: {e}", config.listen))?;
@@ -84,8 +89,10 @@ impl Application {
                 let mut conn = boot_db.get_blocking()?;
                 bootstrap::ensure_admin(&mut conn, &tenant, &email, password.as_deref(), now)
             })
-            .await?
-            .map_err(|e| anyhow::anyhow!("AUTH_BOOTSTRAP_*: {e}"))?;
+            .await
+            .context("the bootstrap thread")?
+            // The whole chain (`AUTH_BOOTSTRAP_*: creating …: <the database's words>`), not only its head.
+            .context("AUTH_BOOTSTRAP_*")?;
             if let Outcome::CreatedWithPassword(password) = outcome {
                 // Shown once on the console, never logged: the operator's only copy.
                 println!(
@@ -102,7 +109,7 @@ impl Application {
         let outbox_dir = config.data_dir().unwrap_or_else(|| std::path::PathBuf::from("data")).join("outbox");
         let mailer =
             crate::mail::Mailer::new(config.smtp_url.as_deref(), outbox_dir, "CloudCX <no-reply@cloudcx.local>")
-                .map_err(|e| anyhow::anyhow!("AUTH_SMTP_URL: {e}"))?;
+                .context("AUTH_SMTP_URL")?;
         let state = AppState {
             config: Arc::new(config),
             public_url,
@@ -114,7 +121,7 @@ impl Application {
             data_key,
             mailer,
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
-            oidc: Arc::new(crate::auth::oidc::OidcClient::new()?),
+            oidc: Arc::new(crate::auth::oidc::OidcClient::new().context("building the OIDC HTTP client")?),
         };
         crate::notices::spawn_sender(
             state.db.clone(),
@@ -159,7 +166,8 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<(Server, Weak<A
     let served = Arc::downgrade(&data.clone().into_inner());
     // The OpenAPI document is built and serialized once; every worker serves the same bytes
     // (built per worker, it cost each a copy of the whole document: docs/PERFORMANCE.md).
-    let spec_json = web::Bytes::from(serde_json::to_vec(&crate::openapi::spec())?);
+    let spec_json =
+        web::Bytes::from(serde_json::to_vec(&crate::openapi::spec()).context("serializing the OpenAPI document")?);
     let server = HttpServer::new(move || {
         let metrics = data.metrics.clone();
         let spec_json = spec_json.clone();
@@ -173,12 +181,31 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<(Server, Weak<A
                 let started = Instant::now();
                 let method = req.method().to_string();
                 let route = routes::route_label(&req);
+                let request_id = RequestId::of(req.headers());
+                // Every line logged while serving the request carries these (never the raw
+                // path: it may hold ids).
+                let span = tracing::info_span!("request", method = %method, route = %route, request_id = %request_id);
                 let metrics = metrics.clone();
-                let fut = srv.call(req);
+                let fut = span.in_scope(|| srv.call(req));
                 async move {
-                    let res = routes::problem_guard(fut.await?);
+                    let (res, status) = match fut.await {
+                        Ok(res) => {
+                            let (req, res) = routes::problem_guard(res).into_parts();
+                            let res = request_id.stamp(res);
+                            let status = res.status();
+                            (Ok(ServiceResponse::new(req, res)), status)
+                        }
+                        // An error a middleware returned (the request is gone with it): its
+                        // answer is built here, inside the span, so that it is logged, counted
+                        // and stamped like any other, and handed on ready-made.
+                        Err(e) => {
+                            let answer = request_id.stamp(e.error_response());
+                            let status = answer.status();
+                            (Err(InternalError::from_response(e, answer).into()), status)
+                        }
+                    };
                     let elapsed = started.elapsed();
-                    let status = res.status().as_u16();
+                    let status = status.as_u16();
                     metrics.observe_request(&method, &route, status, elapsed.as_secs_f64());
                     tracing::info!(
                         method = %method,
@@ -187,8 +214,9 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<(Server, Weak<A
                         latency_ms = elapsed.as_secs_f64() * 1000.0,
                         "request"
                     );
-                    Ok(res)
+                    res
                 }
+                .instrument(span)
             })
             .configure(routes::configure)
             .route(
@@ -221,7 +249,7 @@ fn spawn_housekeeping(state: AppState) {
                 })
                 .await;
             if let Err(e) = result {
-                tracing::warn!(error = %e, "housekeeping failed");
+                tracing::warn!(error = %e, "housekeeping: purging expired revocations and rate counters failed");
             }
         }
     });

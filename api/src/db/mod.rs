@@ -246,6 +246,10 @@ impl Db {
     }
 
     /// Runs blocking diesel work on the blocking pool, never on the event loop.
+    ///
+    /// The work runs in the caller's tracing span (a request's: its lines carry the request id).
+    /// Failing to get a connection is an outage ([`DbError::Unavailable`]) that says what failed
+    /// and how long it waited; it is turned into `E` back on the caller's task.
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
@@ -254,8 +258,10 @@ impl Db {
     {
         let (pool, found_dead) = (self.pool.clone(), self.found_dead.clone());
         let wait = self.checkout_timeout();
-        actix_web::web::block(move || {
-            let mut conn = pool.get_timeout(wait).map_err(|e| E::from(DbError::Unavailable(e.to_string())))?;
+        let span = tracing::Span::current();
+        let outcome = actix_web::web::block(move || {
+            let _in_span = span.enter();
+            let mut conn = pool.get_timeout(wait)?;
             let result = f(&mut conn.inner);
             // Any failure (an outage among them) has the connection tested before its next use;
             // a lost connection has every other one that last worked before now tested too.
@@ -263,10 +269,19 @@ impl Db {
             if result.is_err() && is_broken(&mut conn.inner) {
                 record_found_dead(&found_dead);
             }
-            result
+            Ok::<_, r2d2::PoolError>(result)
         })
-        .await
-        .map_err(|e| E::from(DbError::Unavailable(format!("blocking pool: {e}"))))?
+        .await;
+        match outcome {
+            Ok(Ok(result)) => result,
+            Ok(Err(checkout)) => Err(E::from(DbError::Unavailable(format!(
+                "no database connection within {} ms: {checkout}",
+                wait.as_millis()
+            )))),
+            Err(blocking) => {
+                Err(E::from(DbError::Unavailable(format!("the blocking thread pool refused the work: {blocking}"))))
+            }
+        }
     }
 
     /// How long a request may wait for a connection: short while the database is unreachable.
@@ -280,7 +295,7 @@ impl Db {
 
     /// A connection outside the async world (CLI and start-up).
     pub fn get_blocking(&self) -> Result<r2d2::PooledConnection<Manager>, DbError> {
-        self.pool.get().map_err(|e| DbError::Unavailable(e.to_string()))
+        self.pool.get().map_err(|e| DbError::Unavailable(format!("no database connection: {e}")))
     }
 }
 

@@ -1056,6 +1056,8 @@ export interface components {
             detail: string;
             errors?: components["schemas"]["FieldError"][] | null;
             reason?: string | null;
+            /** @description On a 5xx answer: the answer's `X-Request-Id`, to quote when reporting the failure. */
+            request_id?: string | null;
             /** @description SSO failures echo the attempt's `return_to`. */
             return_to?: string | null;
             /** Format: int32 */
