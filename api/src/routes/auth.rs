@@ -215,7 +215,15 @@ pub async fn login(
         .await?;
     let (failures, account, method) = looked_up.map_err(|retry| extract::signin_rate_limited(&state, retry))?;
     let link_hash = match &body.link_token {
-        Some(t) => Some(crate::routes::sso::check_link_token(&req, &state, t, slug.as_str()).await?),
+        Some(t) => Some(
+            crate::auth::signin::sso::check_link_token(
+                &state,
+                req.cookie("cx_sso").map(|c| c.value().to_string()).as_deref(),
+                t,
+                slug.as_str(),
+            )
+            .await?,
+        ),
         None => None,
     };
     if let Some(retry) = failures.locked_for {
@@ -254,7 +262,7 @@ pub async fn login(
                             throttle::reset(conn, &key)?;
                         }
                         if let Some(link) = &link_hash {
-                            crate::routes::sso::redeem_link(conn, &st, &user, link, &origin, now)?;
+                            crate::auth::signin::sso::redeem_link(conn, &st, &user, link, &origin, now)?;
                         }
                         sign_in(conn)
                     })

@@ -265,7 +265,7 @@ pub async fn verify(
                         }
                         let how = Authentication { amr: factor.amr(&challenge.first_factor), acr: "aal2" };
                         if let Some(link) = &challenge.link_token_hash {
-                            crate::routes::sso::redeem_link(conn, &st, &user, link, &origin, now)?;
+                            crate::auth::signin::sso::redeem_link(conn, &st, &user, link, &origin, now)?;
                         }
                         let details = serde_json::json!({ "method": factor.as_str() });
                         let issued = session::sign_in(
