@@ -1,4 +1,5 @@
-//! The admin's SSO applications: list, add, change, remove, test.
+//! The admin's SSO applications: list, add, change, remove, test. Each change writes its audit
+//! row in the transaction that makes it.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -7,9 +8,10 @@ use utoipa::ToSchema;
 use crate::auth::oidc;
 use crate::auth::signin::sso::{client_secret_aad, redirect_uri};
 use crate::clock::rfc3339;
-use crate::db::audit::{self, NewEvent};
+use crate::db::audit::{self, NewEvent, Origin};
 use crate::db::sso::{self, Provider};
 use crate::db::users::User;
+use crate::db::{write_tx, AnyConnection};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::routes::extract::{self, AdminUser};
 use crate::state::AppState;
@@ -179,26 +181,17 @@ fn apply(state: &AppState, p: &mut Provider, input: ProviderInput, creating: boo
     }
 }
 
-async fn audit_admin(
-    state: &AppState,
-    req: &HttpRequest,
+/// The audit row of an admin's change, inside the change's transaction.
+fn audit_admin(
+    conn: &mut AnyConnection,
+    origin: &Origin,
+    now: i64,
     admin: &User,
-    kind: &'static str,
+    kind: &str,
     details: serde_json::Value,
 ) -> Result<(), ApiError> {
-    let (origin, now, tid, aid) = (extract::origin(req, state), state.now(), admin.tenant_id.clone(), admin.id.clone());
-    state
-        .db
-        .run(move |conn| {
-            audit::record(
-                conn,
-                &origin,
-                now,
-                NewEvent { tenant_id: Some(&tid), kind, user_id: None, actor_id: Some(&aid), details },
-            )
-            .map_err(ApiError::from)
-        })
-        .await
+    let event = NewEvent { tenant_id: Some(&admin.tenant_id), kind, user_id: None, actor_id: Some(&admin.id), details };
+    audit::record(conn, origin, now, event).map_err(ApiError::from)
 }
 
 /// The site's SSO applications (secrets never shown).
@@ -251,16 +244,17 @@ pub async fn create_provider(
         updated_at: now,
     };
     apply(&state, &mut p, body.into_inner(), true)?;
-    let row = p.clone();
-    state.db.run(move |conn| sso::insert_provider(conn, &row).map_err(ApiError::from)).await?;
-    audit_admin(
-        &state,
-        &req,
-        &admin.0.user,
-        "sso_provider_created",
-        serde_json::json!({"provider_id": p.id, "kind": p.kind}),
-    )
-    .await?;
+    let (row, origin, actor) = (p.clone(), extract::origin(&req, &state), admin.0.user);
+    state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| {
+                sso::insert_provider(conn, &row)?;
+                let details = serde_json::json!({"provider_id": row.id, "kind": row.kind});
+                audit_admin(conn, &origin, now, &actor, "sso_provider_created", details)
+            })
+        })
+        .await?;
     Ok(HttpResponse::Created().json(provider_view(&state, p)))
 }
 
@@ -314,10 +308,19 @@ pub async fn patch_provider(
 ) -> Result<HttpResponse, ApiError> {
     let mut p = own_provider(&state, &admin, path.into_inner()).await?;
     apply(&state, &mut p, body.into_inner(), false)?;
-    p.updated_at = state.now();
-    let row = p.clone();
-    state.db.run(move |conn| sso::update_provider(conn, &row).map_err(ApiError::from)).await?;
-    audit_admin(&state, &req, &admin.0.user, "sso_provider_changed", serde_json::json!({"provider_id": p.id})).await?;
+    let now = state.now();
+    p.updated_at = now;
+    let (row, origin, actor) = (p.clone(), extract::origin(&req, &state), admin.0.user);
+    state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| {
+                sso::update_provider(conn, &row)?;
+                let details = serde_json::json!({"provider_id": row.id});
+                audit_admin(conn, &origin, now, &actor, "sso_provider_changed", details)
+            })
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(provider_view(&state, p)))
 }
 
@@ -338,9 +341,26 @@ pub async fn delete_provider(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let p = own_provider(&state, &admin, path.into_inner()).await?;
-    let (tid, id) = (p.tenant_id.clone(), p.id.clone());
-    state.db.run(move |conn| sso::delete_provider(conn, &tid, &id).map_err(ApiError::from)).await?;
-    audit_admin(&state, &req, &admin.0.user, "sso_provider_deleted", serde_json::json!({"provider_id": p.id})).await?;
+    let (now, origin, actor) = (state.now(), extract::origin(&req, &state), admin.0.user);
+    state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| {
+                // Removed meanwhile by another request: that one recorded it.
+                if !sso::delete_provider(conn, &p.tenant_id, &p.id)? {
+                    return Err(ApiError::NotFound);
+                }
+                audit_admin(
+                    conn,
+                    &origin,
+                    now,
+                    &actor,
+                    "sso_provider_deleted",
+                    serde_json::json!({"provider_id": p.id}),
+                )
+            })
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
