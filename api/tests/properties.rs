@@ -3,11 +3,11 @@
 #![allow(clippy::unwrap_used)]
 
 use cloudcx_auth::auth::jwt::{generate_rsa_pem, Claims, KeySet};
+use cloudcx_auth::auth::signin::sso::{valid_return_to, SSO_TOKEN_BYTES};
 use cloudcx_auth::auth::tokens::{looks_like_token, random_token};
 use cloudcx_auth::auth::{secrets, totp};
 use cloudcx_auth::db::DbTarget;
 use cloudcx_auth::domain::{Email, NewPassword, TenantSlug};
-use cloudcx_auth::routes::sso::{valid_return_to, SSO_TOKEN_BYTES};
 use proptest::prelude::*;
 use std::sync::OnceLock;
 

@@ -29,6 +29,8 @@ both_databases!(
     an_unverified_or_matching_email_never_links_an_account,
     disconnect_needs_a_recent_sign_in_and_notifies,
     connect_needs_a_signed_in_user_with_a_recent_sign_in,
+    each_sso_application_change_has_its_audit_row,
+    a_failed_sso_application_write_leaves_neither_change_nor_audit_row,
 );
 
 async fn sso_app(b: Backend) -> TestApp {
@@ -752,4 +754,93 @@ async fn connect_needs_a_signed_in_user_with_a_recent_sign_in(b: Backend) {
     authorize(&app, &browser(), &pid, json!({"intent": "connect"}), Some(&agent))
         .await
         .assert_problem(403, "reauth_required");
+}
+
+async fn patch_provider(app: &TestApp, admin: &str, id: &str, body: Value) -> Reply {
+    let req = app.client.patch(app.url(&format!("/api/v1/admin/sso-providers/{id}"))).bearer_auth(admin).json(&body);
+    Reply::from(req.send().await.unwrap()).await
+}
+
+async fn delete_provider(app: &TestApp, admin: &str, id: &str) -> Reply {
+    let req = app.client.delete(app.url(&format!("/api/v1/admin/sso-providers/{id}"))).bearer_auth(admin);
+    Reply::from(req.send().await.unwrap()).await
+}
+
+/// An application nobody signs in with (nothing listens at its issuer): enough for the admin API.
+fn offline_application(name: &str) -> Value {
+    json!({"kind": "oidc", "display_name": name, "client_id": "x", "client_secret": "y", "issuer": "http://127.0.0.1:9"})
+}
+
+async fn each_sso_application_change_has_its_audit_row(b: Backend) {
+    let app = sso_app(b).await;
+    let admin = app.admin_token().await;
+    let admin_id = app.get_auth("/api/v1/me", &admin).await.body["id"].as_str().unwrap().to_string();
+    let id = add_provider(&app, &admin, offline_application("Okta")).await;
+    // A refused change records nothing.
+    patch_provider(&app, &admin, &id, json!({"kind": "google"})).await.assert_problem(422, "validation_failed");
+    let renamed = patch_provider(&app, &admin, &id, json!({"display_name": "Okta EU"})).await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    assert_eq!(delete_provider(&app, &admin, &id).await.status, 204);
+    assert_eq!(delete_provider(&app, &admin, &id).await.status, 404);
+    for kind in ["sso_provider_created", "sso_provider_changed", "sso_provider_deleted"] {
+        let events = app.audit(&admin, kind).await;
+        assert_eq!(events.len(), 1, "{kind}: {events:?}");
+        assert_eq!(events[0]["details"]["provider_id"], id.as_str(), "{kind}");
+        assert_eq!(events[0]["actor_id"], admin_id.as_str(), "{kind}");
+    }
+}
+
+/// Makes the database refuse (or accept again) the audit rows of SSO application changes, so
+/// that the audit insert — the last statement of each change — fails for real.
+async fn refuse_sso_application_audit_rows(app: &TestApp, refuse: bool) {
+    use diesel::RunQueryDsl;
+    let statements: &[&str] = match (app.backend, refuse) {
+        (Backend::Sqlite, true) => &["CREATE TRIGGER refuse_sso_audit BEFORE INSERT ON audit_events \
+              WHEN NEW.kind LIKE 'sso_provider_%' BEGIN SELECT RAISE(ABORT, 'audit refused by the test'); END"],
+        (Backend::Sqlite, false) => &["DROP TRIGGER refuse_sso_audit"],
+        (Backend::Postgres, true) => &[
+            "CREATE FUNCTION refuse_sso_audit() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'audit refused by the test'; END $$",
+            "CREATE TRIGGER refuse_sso_audit BEFORE INSERT ON audit_events FOR EACH ROW \
+             WHEN (NEW.kind LIKE 'sso_provider_%') EXECUTE FUNCTION refuse_sso_audit()",
+        ],
+        (Backend::Postgres, false) => {
+            &["DROP TRIGGER refuse_sso_audit ON audit_events", "DROP FUNCTION refuse_sso_audit()"]
+        }
+    };
+    app.with_db(move |conn| {
+        for sql in statements {
+            diesel::sql_query(*sql).execute(conn)?;
+        }
+        Ok(())
+    })
+    .await;
+}
+
+async fn a_failed_sso_application_write_leaves_neither_change_nor_audit_row(b: Backend) {
+    let app = sso_app(b).await;
+    let admin = app.admin_token().await;
+    let id = add_provider(&app, &admin, offline_application("Okta")).await;
+
+    refuse_sso_application_audit_rows(&app, true).await;
+    let created = app.post_auth("/api/v1/admin/sso-providers", &admin, offline_application("Second")).await;
+    created.assert_problem(500, "internal_error");
+    let changed = patch_provider(&app, &admin, &id, json!({"display_name": "Renamed", "enabled": false})).await;
+    changed.assert_problem(500, "internal_error");
+    delete_provider(&app, &admin, &id).await.assert_problem(500, "internal_error");
+    refuse_sso_application_audit_rows(&app, false).await;
+
+    // Each change was rolled back with its audit row: the one application is as it was.
+    let list = app.get_auth("/api/v1/admin/sso-providers", &admin).await;
+    let providers = list.body["providers"].as_array().unwrap();
+    assert_eq!(providers.len(), 1, "{}", list.text);
+    assert_eq!(providers[0]["id"], id.as_str());
+    assert_eq!(providers[0]["display_name"], "Okta");
+    assert_eq!(providers[0]["enabled"], true);
+    assert_eq!(app.audit(&admin, "sso_provider_created").await.len(), 1);
+    assert!(app.audit(&admin, "sso_provider_changed").await.is_empty());
+    assert!(app.audit(&admin, "sso_provider_deleted").await.is_empty());
+    // And the application still works for the next change.
+    assert_eq!(patch_provider(&app, &admin, &id, json!({"display_name": "Renamed"})).await.status, 200);
+    assert_eq!(app.audit(&admin, "sso_provider_changed").await.len(), 1);
 }

@@ -199,11 +199,13 @@ fn spawn_hashing_threads(n: usize) -> Arc<JobQueue> {
             lower_this_threads_priority();
             let mut memory = Vec::new();
             while let Some(job) = queue.next(&mut memory) {
-                let had = memory.capacity() > 0;
-                job(&mut memory);
-                if !had && memory.capacity() > 0 {
+                // The buffer is made (and counted) before the job runs: a job hands its result
+                // over before it returns, and whoever receives it may read the count at once.
+                if memory.capacity() == 0 {
+                    memory = working_memory(params().block_count());
                     queue.resident.fetch_add(1, Ordering::SeqCst);
                 }
+                job(&mut memory);
             }
         });
         if let Err(e) = spawned {
