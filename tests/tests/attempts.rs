@@ -22,6 +22,8 @@ both_databases!(
     thirty_parallel_wrong_reauth_codes_are_checked_at_most_five_times,
     thirty_parallel_wrong_confirmation_codes_are_checked_at_most_five_times,
     a_success_gives_its_attempt_back_and_the_count_starts_again,
+    sixteen_parallel_right_passwords_all_sign_in,
+    a_reservation_whose_process_died_stops_holding_the_budget,
 );
 
 /// One request of a burst: path, bearer token, body.
@@ -334,6 +336,44 @@ async fn a_success_gives_its_attempt_back_and_the_count_starts_again(b: Backend)
     assert_eq!(app.login(TENANT, &email, &password).await.status, 200);
     let last = app.audit(&admin, "sign_in_failed").await;
     assert_eq!(last[0]["details"]["consecutive_failures"], 9);
+}
+
+async fn sixteen_parallel_right_passwords_all_sign_in(b: Backend) {
+    let app = spawn_app(b).await;
+    let admin = app.admin_token().await;
+    let (_, email, password) = app.create_agent(&admin, "busy").await;
+    let shots = (0..16)
+        .map(|_| ("/api/v1/auth/login", None, json!({"tenant": TENANT, "email": email, "password": password})))
+        .collect();
+    let replies = burst(&app, shots).await;
+    // More than the budget at once: those beyond it wait for the ones in flight, which succeed.
+    assert_eq!(tally(&replies).get(&200), Some(&16), "{:?}", tally(&replies));
+    assert!(app.audit(&admin, "account_locked").await.is_empty());
+}
+
+async fn a_reservation_whose_process_died_stops_holding_the_budget(b: Backend) {
+    use cloudcx_auth::db::schema::login_throttle;
+    use diesel::prelude::*;
+    let app = spawn_app(b).await;
+    let admin = app.admin_token().await;
+    let (_, email, password) = app.create_agent(&admin, "orphan").await;
+    // Ten attempts reserved a moment ago by an instance that died before settling them.
+    let (key, now) = (cloudcx_auth::auth::session::account_key(TENANT, &email), app.clock_now());
+    app.with_db(move |conn| {
+        diesel::insert_into(login_throttle::table)
+            .values((
+                login_throttle::key.eq(key),
+                login_throttle::failures.eq(0),
+                login_throttle::last_failure_at.eq(now),
+                login_throttle::pending.eq(10),
+                login_throttle::reserved_at.eq(now),
+            ))
+            .execute(conn)
+    })
+    .await;
+    app.login(TENANT, &email, &password).await.assert_problem(429, "too_many_attempts");
+    app.clock.advance(cloudcx_auth::db::attempts::STALE_RESERVATION_SECS + 1);
+    assert_eq!(app.login(TENANT, &email, &password).await.status, 200, "the orphans expired");
 }
 
 /// Several instances on one PostgreSQL share one count.

@@ -61,7 +61,8 @@ struct SignInRows {
     /// Kind, whether the actor is the user, address, user agent.
     audit: Vec<(String, bool, Option<String>, Option<String>)>,
     notices: usize,
-    throttle: Option<(i32, Option<i64>)>,
+    /// Failures, lock, attempts in flight.
+    throttle: Option<(i32, Option<i64>, i32)>,
 }
 
 fn sign_in_rows(conn: &mut AnyConnection, user_id: &str, family_id: &str, opened: (bool, bool)) -> SignInRows {
@@ -83,7 +84,7 @@ fn sign_in_rows(conn: &mut AnyConnection, user_id: &str, family_id: &str, opened
     let notices = outbox::table.filter(outbox::recipient.eq(email)).count().get_result::<i64>(conn).unwrap() as usize;
     let throttle = login_throttle::table
         .find(format!("parity\n{user_id}"))
-        .select((login_throttle::failures, login_throttle::locked_until))
+        .select((login_throttle::failures, login_throttle::locked_until, login_throttle::pending))
         .first(conn)
         .optional()
         .unwrap();
@@ -119,10 +120,17 @@ async fn the_one_statement_sign_in_leaves_the_rows_of_the_steps() {
         let mut out = Vec::new();
         for (user_id, one_statement) in [(fast, true), (steps, false)] {
             let key = format!("parity\n{user_id}");
-            // Three failures before, a lock in force: the success's give-back clears both.
-            for _ in 0..3 {
-                PASSWORD.reserve(conn, &key, now - 100)?;
+            // Eleven failures before (a lock), then this sign-in's own attempt, given back with
+            // its writes: the count starts again and the lock goes.
+            for i in 0..11 {
+                let then = now - 2000 + i * 100;
+                assert_eq!(PASSWORD.reserve(conn, &key, then)?, Reservation::Reserved);
+                PASSWORD.settle_failure(conn, &key, then)?;
             }
+            diesel::update(login_throttle::table.find(&key))
+                .set(login_throttle::locked_until.eq(now - 1))
+                .execute(conn)?;
+            assert_eq!(PASSWORD.reserve(conn, &key, now)?, Reservation::Reserved);
             let f = family(conn, &user_id, now);
             let event = NewEvent {
                 tenant_id: Some(&f.tenant_id),
@@ -140,7 +148,7 @@ async fn the_one_statement_sign_in_leaves_the_rows_of_the_steps() {
                 seen_since: now - 86_400,
                 audit: &audit::row(&origin(), now, event),
                 notice: &notice,
-                give_back: Some(GiveBack { key: &key, count: 3 }),
+                give_back: Some(GiveBack { key: &key }),
             };
             let opened = write_tx(conn, |conn| {
                 if one_statement {
@@ -156,7 +164,7 @@ async fn the_one_statement_sign_in_leaves_the_rows_of_the_steps() {
     .await;
     assert!(matches!(app.db.target, cloudcx_auth::db::DbTarget::Postgres(_)));
     assert_eq!(rows[0], rows[1]);
-    assert_eq!(rows[0].throttle, Some((0, None)), "the attempt and the failures before it given back");
+    assert_eq!(rows[0].throttle, Some((0, None, 0)), "the attempt given back, the count started again");
     assert_eq!(rows[0].notices, 1, "a new device");
 }
 
@@ -207,7 +215,7 @@ async fn the_one_statement_rotation_leaves_the_rows_of_the_steps() {
 
 /// The sign-in look-up: [`throttle::sign_in_look_up`] (one statement on PostgreSQL) and
 /// [`throttle::sign_in_look_up_in_steps`] find the same account, reserve alike, and leave the
-/// same counters — for a first attempt, the tenth (which locks) and one refused by the lock.
+/// same counters — for ten attempts settled as failures and an eleventh refused by their lock.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_one_statement_sign_in_look_up_finds_and_counts_what_the_steps_do() {
     let app = spawn_app(Backend::Postgres).await;
@@ -224,13 +232,16 @@ async fn the_one_statement_sign_in_look_up_finds_and_counts_what_the_steps_do() 
                 } else {
                     throttle::sign_in_look_up_in_steps(conn, &address, 100, 60, now, &key, TENANT, ADMIN_EMAIL)?
                 };
+                if found.attempt == Some(Reservation::Reserved) {
+                    PASSWORD.settle_failure(conn, &key, now)?;
+                }
                 let account = found.account.map(|(t, u, m)| (t.slug, u.email, u.role, m.map(|m| m.method)));
                 seen.push((found.spent, found.attempt, account));
             }
             let counter: i32 = rate_limits::table.find(&address).select(rate_limits::count).first(conn)?;
-            let row: (i32, Option<i64>) = login_throttle::table
+            let row: (i32, Option<i64>, i32) = login_throttle::table
                 .find(&key)
-                .select((login_throttle::failures, login_throttle::locked_until))
+                .select((login_throttle::failures, login_throttle::locked_until, login_throttle::pending))
                 .first(conn)?;
             out.push((seen, counter, row));
         }
@@ -239,9 +250,8 @@ async fn the_one_statement_sign_in_look_up_finds_and_counts_what_the_steps_do() 
     .await;
     assert_eq!(out[0], out[1]);
     let (seen, counter, row) = &out[0];
-    assert_eq!(seen[0].1, Some(Reservation::Reserved { count: 1, lock_secs: 0 }));
-    assert_eq!(seen[9].1, Some(Reservation::Reserved { count: 10, lock_secs: 30 }));
-    assert_eq!(seen[10].1, Some(Reservation::Refused { retry_after: 30 }));
+    assert_eq!(seen[9].1, Some(Reservation::Reserved), "the tenth guess is checked");
+    assert_eq!(seen[10].1, Some(Reservation::Refused { retry_after: 30 }), "the eleventh meets its lock");
     assert!(seen[0].2.is_some(), "the account is found");
-    assert_eq!((*counter, *row), (11, (10, Some(now + 30))));
+    assert_eq!((*counter, *row), (11, (10, Some(now + 30), 0)));
 }

@@ -87,6 +87,8 @@ diesel::table! {
         failures -> Integer,
         locked_until -> Nullable<BigInt>,
         last_failure_at -> BigInt,
+        pending -> Integer,
+        reserved_at -> Nullable<BigInt>,
     }
 }
 
@@ -164,6 +166,8 @@ diesel::table! {
         failures -> Integer,
         locked_until -> Nullable<BigInt>,
         last_failure_at -> BigInt,
+        pending -> Integer,
+        reserved_at -> Nullable<BigInt>,
     }
 }
 

@@ -253,8 +253,8 @@ WITH family AS (
     INSERT INTO outbox (id, recipient, subject, sealed_body, created_at, attempts, next_attempt_at)
     SELECT ?, ?, ?, ?, ?, ?, ? FROM seen WHERE NOT seen.known
 ), given_back AS (
-    UPDATE login_throttle SET failures = CASE WHEN failures > ? THEN failures - ? ELSE 0 END,
-    locked_until = CASE WHEN failures > ? THEN locked_until ELSE NULL END WHERE key = ?
+    UPDATE login_throttle SET failures = 0, locked_until = NULL,
+    pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END WHERE key = ?
 )
 SELECT NOT seen.known AS new_device,
        (t.require_2fa AND NOT EXISTS (SELECT 1 FROM user_mfa m WHERE m.user_id = ?)) AS mfa_setup_required
@@ -294,7 +294,7 @@ pub fn open_in_steps(conn: &mut AnyConnection, o: &Opening<'_>) -> QueryResult<O
         super::outbox::enqueue(conn, o.notice)?;
     }
     if let Some(back) = &o.give_back {
-        super::attempts::PASSWORD.give_back(conn, back.key, back.count)?;
+        super::attempts::PASSWORD.give_back(conn, back.key)?;
     }
     let require_2fa = super::tenants::find(conn, &f.tenant_id)?.is_some_and(|t| t.require_2fa);
     let mfa_setup_required = require_2fa && super::mfa::find(conn, &f.user_id)?.is_none();
@@ -308,7 +308,6 @@ fn open_in_one_statement(conn: &mut diesel::PgConnection, o: &Opening<'_>) -> Qu
     let (user, ip, ua) =
         (Bind::Text(&f.user_id), Bind::NullableText(f.ip.as_deref()), Bind::NullableText(f.user_agent.as_deref()));
     let now = Bind::BigInt(f.created_at);
-    let back = o.give_back.as_ref().map_or(0, |b| b.count);
     Statement::new(
         OPEN_SQL,
         vec![
@@ -354,9 +353,6 @@ fn open_in_one_statement(conn: &mut diesel::PgConnection, o: &Opening<'_>) -> Qu
             Bind::Integer(n.attempts),
             Bind::BigInt(n.next_attempt_at),
             // given back
-            Bind::Integer(back),
-            Bind::Integer(back),
-            Bind::Integer(back),
             Bind::NullableText(o.give_back.as_ref().map(|b| b.key)),
             // result
             user,

@@ -64,9 +64,9 @@ pub fn hit(conn: &mut AnyConnection, key: &str, limit: u32, window: i64, now: i6
 /// counter of [`hit`], the reservation of a password attempt for the submitted account (only
 /// within the address's budget; see [`super::attempts`]), the lock it met if refused, and the
 /// site, user and 2FA method behind the submitted (slug, e-mail). Binds: address key, window
-/// start, account key, now, limit, account key, slug, e-mail.
+/// start, account key, now, now, limit, account key, slug, e-mail.
 fn sign_in_look_up_sql(extra: &str) -> String {
-    let reserve = super::attempts::password_reserve_sql("SELECT ?, 1, NULL, ? FROM hit WHERE hit.n <= ?");
+    let reserve = super::attempts::password_reserve_sql("SELECT ?, 0, NULL, ?, 1, ? FROM hit WHERE hit.n <= ?");
     format!(
         "WITH hit AS (
     INSERT INTO rate_limits (key, window_start, count) VALUES (?, ?, 1)
@@ -151,6 +151,7 @@ pub fn sign_in_look_up(
         Bind::BigInt(window_start),
         Bind::Text(account_key),
         Bind::BigInt(now),
+        Bind::BigInt(now),
         Bind::Integer(i32::try_from(limit).unwrap_or(i32::MAX)),
         Bind::Text(account_key),
         Bind::Text(slug),
@@ -161,9 +162,10 @@ pub fn sign_in_look_up(
         return Ok(SignInLookUp { spent: Err(window_start + window - now), attempt: None, account: None });
     }
     let attempt = match row.reserved {
-        Some(count) => Reservation::Reserved { count, lock_secs: lock_secs(count) },
-        // Refused: the lock as this statement saw it (one set a moment ago may not show yet).
-        None => Reservation::Refused { retry_after: row.locked_until.filter(|u| *u > now).map_or(1, |u| u - now) },
+        Some(_) => Reservation::Reserved,
+        // Refused: locked, or busy, by the lock as this statement saw it (a lock set a moment
+        // ago may not show yet: the caller then asks again, and meets it).
+        None => super::attempts::PASSWORD.refusal(row.locked_until, now),
     };
     Ok(SignInLookUp { spent: Ok(()), attempt: Some(attempt), account: row.account() })
 }

@@ -9,7 +9,7 @@ use crate::auth::mfa::{self as mfa_auth, EMAIL_CODE_SECS, TOTP_SETUP_SECS};
 use crate::auth::signin::challenge::{code_mail, send_code};
 use crate::auth::{secrets, totp};
 use crate::clock::rfc3339;
-use crate::db::attempts::{Reservation, SECOND_FACTOR};
+use crate::db::attempts::{Reservation, Settled, SECOND_FACTOR};
 use crate::db::audit::{self, NewEvent, Origin};
 use crate::db::mfa::{self, Setup, UserMfa};
 use crate::db::{write_tx, AnyConnection};
@@ -305,10 +305,11 @@ fn confirm_in_tx(
         return Ok(Confirmed::AlreadyEnabled);
     }
     // The guess is reserved in the user's second-factor budget before the code is compared.
-    let (count, lock_secs) = match SECOND_FACTOR.reserve(conn, uid, now)? {
+    match SECOND_FACTOR.reserve(conn, uid, now)? {
+        Reservation::Reserved => {}
         Reservation::Refused { retry_after } => return Ok(Confirmed::Locked(retry_after)),
-        Reservation::Reserved { count, lock_secs } => (count, lock_secs),
-    };
+        Reservation::Busy => return Ok(Confirmed::Locked(1)),
+    }
     let setup = mfa::find_setup(conn, uid)?.filter(|s| s.method == method && s.expires_at > now);
     let matched_step = match (&setup, secrets::is_six_digits(code)) {
         (Some(s), true) if method == "totp" => {
@@ -323,6 +324,7 @@ fn confirm_in_tx(
         _ => None,
     };
     let (Some(setup), Some(step)) = (setup, matched_step) else {
+        let Settled { count, lock_secs } = SECOND_FACTOR.settle_failure(conn, uid, now)?;
         audit::record(
             conn,
             origin,
@@ -347,7 +349,7 @@ fn confirm_in_tx(
         return Ok(Confirmed::AlreadyEnabled);
     }
     mfa::delete_setup(conn, uid)?;
-    SECOND_FACTOR.give_back(conn, uid, count)?;
+    SECOND_FACTOR.give_back(conn, uid)?;
     let codes = mfa_auth::new_backup_codes(conn, &state.data_key, uid, now)?;
     audit::record(conn, origin, now, event(user, "mfa_enabled", serde_json::json!({"method": method})))?;
     notices::queue(conn, &state.data_key, &user.user.email, Notice::TwoFactorEnabled, now)?;

@@ -5,7 +5,7 @@ use crate::auth::mfa::{self as mfa_auth, Factor, Submission, EMAIL_CODE_SECS, MF
 use crate::auth::secrets;
 use crate::auth::session::{self, Authentication, Issued};
 use crate::auth::tokens::{random_token, token_hash};
-use crate::db::attempts::{GiveBack, Reservation, PASSWORD, SECOND_FACTOR};
+use crate::db::attempts::{GiveBack, Reservation, Settled, PASSWORD, SECOND_FACTOR};
 use crate::db::audit::{self, NewEvent, Origin};
 use crate::db::mfa::{self, Challenge};
 use crate::db::tenants::Tenant;
@@ -54,7 +54,6 @@ pub struct Started {
 #[derive(Debug, Clone)]
 pub struct PasswordGiveBack {
     pub account_key: String,
-    pub count: i32,
 }
 
 /// The first factor was right, the second is next: a new challenge (and, for e-mail, the code
@@ -100,7 +99,7 @@ pub async fn start(
         .run(move |conn| {
             write_tx(conn, |conn| {
                 if let Some(back) = &password {
-                    PASSWORD.give_back(conn, &back.account_key, back.count)?;
+                    PASSWORD.give_back(conn, &back.account_key)?;
                 }
                 mfa::put_challenge(conn, &challenge)?;
                 audit::record(
@@ -132,8 +131,8 @@ pub enum SecondFactor {
 
 /// Checks and spends a second factor of `user` inside the caller's write transaction: the guess
 /// is reserved in the user's budget first ([`SECOND_FACTOR`]; refused while locked), then the
-/// code is compared; a right one gives its reservation back, a wrong one stays counted, is
-/// audited, and warns the user when it locks.
+/// code is compared; a right one gives its reservation back, a wrong one is settled as a
+/// failure, audited, and warns the user when it locks.
 #[expect(clippy::too_many_arguments, reason = "one transaction step with its whole context")]
 pub fn check_second_factor(
     conn: &mut AnyConnection,
@@ -145,11 +144,15 @@ pub fn check_second_factor(
     origin: &Origin,
     now: i64,
 ) -> Result<SecondFactor, ApiError> {
-    let (count, lock_secs) = match SECOND_FACTOR.reserve(conn, &user.id, now)? {
+    match SECOND_FACTOR.reserve(conn, &user.id, now)? {
+        Reservation::Reserved => {}
         Reservation::Refused { retry_after } => return Ok(SecondFactor::Locked(retry_after)),
-        Reservation::Reserved { count, lock_secs } => (count, lock_secs),
-    };
+        // Not while the caller's transaction holds the row (PostgreSQL) or the database
+        // (SQLite): every reservation is settled in the transaction that made it.
+        Reservation::Busy => return Ok(SecondFactor::Locked(1)),
+    }
     let Some(factor) = mfa_auth::verify(conn, &state.data_key, method, challenge, submission, now)? else {
+        let Settled { count, lock_secs } = SECOND_FACTOR.settle_failure(conn, &user.id, now)?;
         audit::record(
             conn,
             origin,
@@ -167,7 +170,7 @@ pub fn check_second_factor(
         }
         return Ok(SecondFactor::Wrong);
     };
-    SECOND_FACTOR.give_back(conn, &user.id, count)?;
+    SECOND_FACTOR.give_back(conn, &user.id)?;
     if factor == Factor::BackupCode {
         let remaining = mfa_auth::remaining_backup_codes(conn, &user.id)?;
         audit::record(
@@ -387,6 +390,6 @@ pub async fn reauth_email_code(state: &AppState, user: &User, family_id: &str) -
 /// What password gives back with a challenge (see [`start`]).
 impl From<GiveBack<'_>> for PasswordGiveBack {
     fn from(g: GiveBack<'_>) -> Self {
-        Self { account_key: g.key.to_string(), count: g.count }
+        Self { account_key: g.key.to_string() }
     }
 }

@@ -14,6 +14,7 @@ pub mod sso;
 use std::net::IpAddr;
 
 use crate::auth::session::Lifetimes;
+use crate::db::attempts::{Reservation, PASSWORD};
 use crate::db::throttle::{self, SignInLookUp};
 use crate::db::AnyConnection;
 use crate::error::ApiError;
@@ -65,6 +66,34 @@ impl AddressBudget {
     pub async fn spend_alone(&self, state: &AppState) -> Result<Result<(), i64>, ApiError> {
         let budget = self.clone();
         state.db.run(move |conn| budget.spend(conn).map_err(ApiError::from)).await
+    }
+}
+
+/// How long a password attempt waits for the guesses in flight on its account to settle before
+/// it is refused, and how often it asks again meanwhile. Only parallel sign-ins of one account
+/// wait (a burst of guesses, or many tabs at once); a wrong guess settles within one hash.
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+const BUSY_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Follows a password reservation for `account_key` to an answer: `Ok` to check the password,
+/// `Err(retry_after)` while locked. While the guesses in flight hold the budget it asks again
+/// every [`BUSY_POLL`]: they settle either as failures (and their lock refuses this one) or as
+/// a success (and the count starts again).
+pub async fn admitted(
+    state: &AppState,
+    account_key: &str,
+    mut reservation: Reservation,
+) -> Result<Result<(), i64>, ApiError> {
+    let started = std::time::Instant::now();
+    loop {
+        match reservation {
+            Reservation::Reserved => return Ok(Ok(())),
+            Reservation::Refused { retry_after } => return Ok(Err(retry_after.max(1))),
+            Reservation::Busy if started.elapsed() >= BUSY_WAIT => return Ok(Err(1)),
+            Reservation::Busy => tokio::time::sleep(BUSY_POLL).await,
+        }
+        let (key, now) = (account_key.to_string(), state.now());
+        reservation = state.db.run(move |conn| PASSWORD.reserve(conn, &key, now).map_err(ApiError::from)).await?;
     }
 }
 

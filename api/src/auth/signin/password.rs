@@ -2,7 +2,7 @@
 //! the submitted account, Argon2id for a reserved attempt only, then a session or a challenge.
 
 use crate::auth::session::{self, account_key, Authentication, Issued};
-use crate::db::attempts::{GiveBack, Reservation};
+use crate::db::attempts::{GiveBack, Settled, PASSWORD};
 use crate::db::audit::{self, NewEvent, Origin};
 use crate::db::write_tx;
 use crate::domain::{Email, Secret, TenantSlug};
@@ -47,10 +47,11 @@ pub enum PasswordOutcome {
     },
 }
 
-/// Signs in with a password. The attempt is reserved (counted as a failure, refused while the
-/// account is locked) in the same statement that spends the address's budget and looks the
-/// account up; Argon2id runs only for a reserved attempt; a right password gives it back in the
-/// statement that opens the session (or with the challenge), a wrong one leaves it counted.
+/// Signs in with a password. The attempt is reserved (refused while the account is locked, held
+/// back while the guesses in flight use its budget) in the same statement that spends the
+/// address's budget and looks the account up; Argon2id runs only for a reserved attempt; a right
+/// password gives it back in the statement that opens the session (or with the challenge), a
+/// wrong one is settled as a failure with its audit row.
 pub async fn sign_in(state: &AppState, input: PasswordSignIn, origin: Origin) -> Result<PasswordOutcome, ApiError> {
     let PasswordSignIn { slug, email, password, link, budget } = input;
     // The link token is checked first: a foreign or expired one fails the sign-in before any
@@ -67,14 +68,13 @@ pub async fn sign_in(state: &AppState, input: PasswordSignIn, origin: Origin) ->
         state.metrics.signin("rate_limited");
         return Ok(PasswordOutcome::AddressLimited { retry_after: retry_after.max(1) });
     }
-    let (count, lock_secs) = match found.attempt {
-        Some(Reservation::Reserved { count, lock_secs }) => (count, lock_secs),
-        Some(Reservation::Refused { retry_after }) => {
-            state.metrics.signin("locked");
-            return Ok(PasswordOutcome::Locked { retry_after });
-        }
-        None => return Err(ApiError::internal(anyhow::anyhow!("the sign-in look-up reserved no attempt"))),
+    let Some(reservation) = found.attempt else {
+        return Err(ApiError::internal(anyhow::anyhow!("the sign-in look-up reserved no attempt")));
     };
+    if let Err(retry_after) = super::admitted(state, &key, reservation).await? {
+        state.metrics.signin("locked");
+        return Ok(PasswordOutcome::Locked { retry_after });
+    }
     let (account, method) = match found.account {
         Some((tenant, user, method)) => (Some((tenant, user)), method),
         None => (None, None),
@@ -88,7 +88,7 @@ pub async fn sign_in(state: &AppState, input: PasswordSignIn, origin: Origin) ->
     match (password_ok, usable) {
         (true, Some((tenant, user))) if method.is_some() => {
             let method = method.map(|m| m.method).unwrap_or_default();
-            let back = PasswordGiveBack { account_key: key, count };
+            let back = PasswordGiveBack { account_key: key };
             let started =
                 challenge::start(state, &user, &tenant, &method, Some(back), "pwd", link_hash, origin).await?;
             state.metrics.signin("mfa_required");
@@ -110,7 +110,7 @@ pub async fn sign_in(state: &AppState, input: PasswordSignIn, origin: Origin) ->
                         now,
                     };
                     let details = serde_json::json!({ "method": "password" });
-                    let back = Some(GiveBack { key: &key, count });
+                    let back = Some(GiveBack { key: &key });
                     let Some(link) = &link_hash else {
                         // The session's writes and the give-back: one statement on PostgreSQL.
                         return start.run(conn, details, back, true);
@@ -131,6 +131,7 @@ pub async fn sign_in(state: &AppState, input: PasswordSignIn, origin: Origin) ->
                 .db
                 .run(move |conn| {
                     write_tx(conn, |conn| {
+                        let Settled { count, lock_secs } = PASSWORD.settle_failure(conn, &key, now)?;
                         let failed = NewEvent {
                             tenant_id: tenant_id.as_deref(),
                             kind: "sign_in_failed",

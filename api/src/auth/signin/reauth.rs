@@ -3,7 +3,7 @@
 
 use crate::auth::mfa::Submission;
 use crate::auth::session::{self, account_key, Authentication, Issued};
-use crate::db::attempts::{Reservation, PASSWORD};
+use crate::db::attempts::{Settled, PASSWORD};
 use crate::db::audit::{self, NewEvent, Origin};
 use crate::db::tenants::Tenant;
 use crate::db::users::User;
@@ -43,10 +43,9 @@ pub async fn reauthenticate(state: &AppState, input: Reauth, origin: Origin) -> 
     let now = state.now();
     let k = key.clone();
     let reserved = state.db.run(move |conn| PASSWORD.reserve(conn, &k, now).map_err(ApiError::from)).await?;
-    let count = match reserved {
-        Reservation::Reserved { count, .. } => count,
-        Reservation::Refused { retry_after } => return Ok(ReauthOutcome::Locked { retry_after }),
-    };
+    if let Err(retry_after) = super::admitted(state, &key, reserved).await? {
+        return Ok(ReauthOutcome::Locked { retry_after });
+    }
     let ok = state.hasher.verify(password, Some(user.password_hash.clone())).await.map_err(ApiError::internal)?;
     let st = state.clone();
     state
@@ -54,6 +53,7 @@ pub async fn reauthenticate(state: &AppState, input: Reauth, origin: Origin) -> 
         .run(move |conn| {
             write_tx(conn, |conn| {
                 if !ok {
+                    let Settled { count, .. } = PASSWORD.settle_failure(conn, &key, now)?;
                     audit::record(
                         conn,
                         &origin,
@@ -69,7 +69,7 @@ pub async fn reauthenticate(state: &AppState, input: Reauth, origin: Origin) -> 
                     return Ok(ReauthOutcome::InvalidCredentials);
                 }
                 // The password was right, whatever the second factor turns out to be.
-                PASSWORD.give_back(conn, &key, count)?;
+                PASSWORD.give_back(conn, &key)?;
                 let how = match mfa::find(conn, &user.id)? {
                     None => Authentication::password(),
                     Some(method) => {
