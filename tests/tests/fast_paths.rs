@@ -51,11 +51,17 @@ fn family(conn: &mut AnyConnection, user_id: &str, now: i64) -> Family {
     }
 }
 
+/// A family's times, methods and device: created, auth_time, last used, expires, amr, acr, ip,
+/// user agent, revoked.
+type FamilyColumns = (i64, i64, i64, i64, String, String, Option<String>, Option<String>, Option<i64>);
+/// An audit row's kind, actor, ip and user agent.
+type AuditColumns = (String, Option<String>, Option<String>, Option<String>);
+
 /// What a sign-in leaves for one user, ids and hashes left out.
 #[derive(Debug, PartialEq)]
 struct SignInRows {
     opened: (bool, bool),
-    family: (i64, i64, i64, i64, String, String, Option<String>, Option<String>, Option<i64>),
+    family: FamilyColumns,
     tokens: Vec<(i64, Option<i64>)>,
     last_sign_in_at: Option<i64>,
     /// Kind, whether the actor is the user, address, user agent.
@@ -73,7 +79,7 @@ fn sign_in_rows(conn: &mut AnyConnection, user_id: &str, family_id: &str, opened
         .load(conn)
         .unwrap();
     let last_sign_in_at = users::table.find(user_id).select(users::last_sign_in_at).first(conn).unwrap();
-    let audit: Vec<(String, Option<String>, Option<String>, Option<String>)> = audit_events::table
+    let audit: Vec<AuditColumns> = audit_events::table
         .filter(audit_events::user_id.eq(user_id))
         .filter(audit_events::kind.eq("sign_in_succeeded"))
         .select((audit_events::kind, audit_events::actor_id, audit_events::ip, audit_events::user_agent))
