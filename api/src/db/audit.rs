@@ -36,6 +36,13 @@ pub struct NewEvent<'a> {
     pub details: serde_json::Value,
 }
 
+impl<'a> NewEvent<'a> {
+    /// An event of a user's own doing on their own account (the actor is the user).
+    pub fn own(tenant_id: &'a str, user_id: &'a str, kind: &'a str, details: serde_json::Value) -> Self {
+        Self { tenant_id: Some(tenant_id), kind, user_id: Some(user_id), actor_id: Some(user_id), details }
+    }
+}
+
 pub fn record(conn: &mut AnyConnection, origin: &Origin, now: i64, event: NewEvent<'_>) -> QueryResult<()> {
     diesel::insert_into(audit_events::table).values(&row(origin, now, event)).execute(conn)?;
     Ok(())

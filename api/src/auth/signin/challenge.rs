@@ -106,13 +106,12 @@ pub async fn start(
                     conn,
                     &origin,
                     now,
-                    NewEvent {
-                        tenant_id: Some(&tenant_id),
-                        kind: "sign_in_mfa_required",
-                        user_id: Some(&user_id),
-                        actor_id: Some(&user_id),
-                        details: serde_json::json!({ "method": challenge.method }),
-                    },
+                    NewEvent::own(
+                        &tenant_id,
+                        &user_id,
+                        "sign_in_mfa_required",
+                        serde_json::json!({ "method": challenge.method }),
+                    ),
                 )?;
                 Ok::<_, ApiError>(())
             })
@@ -157,13 +156,12 @@ pub fn check_second_factor(
             conn,
             origin,
             now,
-            NewEvent {
-                tenant_id: Some(&user.tenant_id),
-                kind: "mfa_failed",
-                user_id: Some(&user.id),
-                actor_id: Some(&user.id),
-                details: serde_json::json!({ "consecutive_failures": count, "lock_seconds": lock_secs }),
-            },
+            NewEvent::own(
+                &user.tenant_id,
+                &user.id,
+                "mfa_failed",
+                serde_json::json!({ "consecutive_failures": count, "lock_seconds": lock_secs }),
+            ),
         )?;
         if count == mfa::MFA_LOCK_AFTER || count == mfa::MFA_HARD_LOCK {
             notices::queue(conn, &state.data_key, &user.email, Notice::SecondFactorGuessed, now)?;
@@ -177,13 +175,7 @@ pub fn check_second_factor(
             conn,
             origin,
             now,
-            NewEvent {
-                tenant_id: Some(&user.tenant_id),
-                kind: "backup_code_used",
-                user_id: Some(&user.id),
-                actor_id: Some(&user.id),
-                details: serde_json::json!({ "remaining": remaining }),
-            },
+            NewEvent::own(&user.tenant_id, &user.id, "backup_code_used", serde_json::json!({ "remaining": remaining })),
         )?;
         if remaining == 2 {
             notices::queue(conn, &state.data_key, &user.email, Notice::BackupCodesRunningLow, now)?;
@@ -302,19 +294,33 @@ async fn send_again(
             return Ok(Resent::CoolingDown(wait));
         }
     }
-    let th = token_hash.to_string();
-    let t = th.clone();
+    let (th, t) = (token_hash.to_string(), token_hash.to_string());
     let claimed = state.db.run(move |conn| mfa::claim_send(conn, &t, previous, now).map_err(ApiError::from)).await?;
+    let t = th.clone();
     if !claimed {
         return Ok(Resent::CoolingDown(RESEND_COOLDOWN_SECS));
     }
+    let undo = move |conn: &mut AnyConnection| mfa::release_send(conn, &t, previous, now);
+    mail_code_in_slot(state, &th, user, purpose, now, undo).await
+}
+
+/// Mails a new code in the send slot taken at `now` for the challenge `token_hash`, then stores
+/// its hash there (the previous code void). If the mail server refuses it, `undo` gives the slot
+/// back and the answer is 503 `email_delivery_failed`, nothing changed.
+async fn mail_code_in_slot(
+    state: &AppState,
+    token_hash: &str,
+    user: &User,
+    purpose: &str,
+    now: i64,
+    undo: impl FnOnce(&mut AnyConnection) -> diesel::QueryResult<()> + Send + 'static,
+) -> Result<Resent, ApiError> {
     let code = secrets::new_email_code();
     if let Err(e) = send_code(state, code_mail(&user.email, &code, purpose)).await {
-        let t = th.clone();
-        state.db.run(move |conn| mfa::release_send(conn, &t, previous, now).map_err(ApiError::from)).await?;
+        state.db.run(move |conn| undo(conn).map_err(ApiError::from)).await?;
         return Err(e);
     }
-    let hash = mfa_auth::otp_hash(&state.data_key, &th, &code);
+    let (th, hash) = (token_hash.to_string(), mfa_auth::otp_hash(&state.data_key, token_hash, &code));
     state
         .db
         .run(move |conn| mfa::store_code(conn, &th, &hash, now + EMAIL_CODE_SECS, now).map_err(ApiError::from))
@@ -373,18 +379,9 @@ pub async fn reauth_email_code(state: &AppState, user: &User, family_id: &str) -
     if !created {
         return Ok(ReauthCode::Sent(Resent::CoolingDown(RESEND_COOLDOWN_SECS)));
     }
-    let code = secrets::new_email_code();
-    if let Err(e) = send_code(state, code_mail(&user.email, &code, "confirmation")).await {
-        let t = th.clone();
-        state.db.run(move |conn| mfa::delete_unsent(conn, &t, now).map_err(ApiError::from)).await?;
-        return Err(e);
-    }
-    let hash = mfa_auth::otp_hash(&state.data_key, &th, &code);
-    state
-        .db
-        .run(move |conn| mfa::store_code(conn, &th, &hash, now + EMAIL_CODE_SECS, now).map_err(ApiError::from))
-        .await?;
-    Ok(ReauthCode::Sent(Resent::Sent(EMAIL_CODE_SECS)))
+    let t = th.clone();
+    let undo = move |conn: &mut AnyConnection| mfa::delete_unsent(conn, &t, now);
+    Ok(ReauthCode::Sent(mail_code_in_slot(state, &th, user, "confirmation", now, undo).await?))
 }
 
 /// What password gives back with a challenge (see [`start`]).

@@ -58,13 +58,12 @@ pub async fn reauthenticate(state: &AppState, input: Reauth, origin: Origin) -> 
                         conn,
                         &origin,
                         now,
-                        NewEvent {
-                            tenant_id: Some(&tenant.id),
-                            kind: "reauth_failed",
-                            user_id: Some(&user.id),
-                            actor_id: Some(&user.id),
-                            details: serde_json::json!({ "reason": "invalid_credentials", "consecutive_failures": count }),
-                        },
+                        NewEvent::own(
+                            &tenant.id,
+                            &user.id,
+                            "reauth_failed",
+                            serde_json::json!({ "reason": "invalid_credentials", "consecutive_failures": count }),
+                        ),
                     )?;
                     return Ok(ReauthOutcome::InvalidCredentials);
                 }
@@ -97,13 +96,12 @@ pub async fn reauthenticate(state: &AppState, input: Reauth, origin: Origin) -> 
                     conn,
                     &origin,
                     now,
-                    NewEvent {
-                        tenant_id: Some(&tenant.id),
-                        kind: "reauthenticated",
-                        user_id: Some(&user.id),
-                        actor_id: Some(&user.id),
-                        details: serde_json::json!({ "session_id": family_id, "amr": how.amr }),
-                    },
+                    NewEvent::own(
+                        &tenant.id,
+                        &user.id,
+                        "reauthenticated",
+                        serde_json::json!({ "session_id": family_id, "amr": how.amr }),
+                    ),
                 )?;
                 Ok::<_, ApiError>(ReauthOutcome::Authenticated(issued))
             })

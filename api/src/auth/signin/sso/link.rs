@@ -45,13 +45,12 @@ pub fn connect(
         conn,
         origin,
         now,
-        NewEvent {
-            tenant_id: Some(&user.tenant_id),
-            kind: "sso_connected",
-            user_id: Some(&user.id),
-            actor_id: Some(&user.id),
-            details: serde_json::json!({ "provider_id": provider.id, "kind": provider.kind, "email": identity.email }),
-        },
+        NewEvent::own(
+            &user.tenant_id,
+            &user.id,
+            "sso_connected",
+            serde_json::json!({ "provider_id": provider.id, "kind": provider.kind, "email": identity.email }),
+        ),
     )?;
     notices::queue_text(
         conn,
