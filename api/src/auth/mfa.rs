@@ -5,7 +5,7 @@ use crate::auth::secrets::{self, DataKey};
 use crate::auth::totp;
 use crate::db::mfa::{self, BackupCode, BackupSet, Challenge, UserMfa};
 use crate::db::AnyConnection;
-use crate::error::ApiError;
+use crate::error::{ApiError, Context};
 
 pub const BACKUP_CODES_PER_SET: usize = 10;
 /// An `mfa_token` lives 5 minutes; an e-mailed code 10 (within it); a pending TOTP setup 15.
@@ -87,9 +87,8 @@ pub fn verify(
     }
     match method.method.as_str() {
         "totp" => {
-            let sealed =
-                method.totp_secret.as_deref().ok_or_else(|| ApiError::internal(anyhow::anyhow!("no secret")))?;
-            let secret = key.open(sealed, &totp_aad(&method.user_id)).map_err(ApiError::internal)?;
+            let sealed = method.totp_secret.as_deref().context_api("an authenticator method without its secret")?;
+            let secret = key.open(sealed, &totp_aad(&method.user_id)).context_api("opening a TOTP secret")?;
             match totp::matching_step(&secret, code, now) {
                 Some(step) if mfa::spend_totp_step(conn, &method.user_id, step)? => Ok(Some(Factor::Totp)),
                 _ => Ok(None),
@@ -178,9 +177,10 @@ pub fn read_backup_codes(
     user_id: &str,
 ) -> Result<Option<(BackupSet, ReadableCodes)>, ApiError> {
     let Some(set) = mfa::backup_set(conn, user_id)? else { return Ok(None) };
-    let plain: Vec<String> =
-        serde_json::from_slice(&key.open(&set.sealed_codes, &backup_aad(user_id)).map_err(ApiError::internal)?)
-            .map_err(ApiError::internal)?;
+    let plain: Vec<String> = serde_json::from_slice(
+        &key.open(&set.sealed_codes, &backup_aad(user_id)).context_api("opening the backup codes")?,
+    )
+    .context_api("reading the opened backup codes")?;
     let rows = mfa::backup_codes(conn, user_id)?;
     let codes = plain
         .into_iter()

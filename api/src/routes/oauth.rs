@@ -70,7 +70,7 @@ impl From<ApiError> for OAuthError {
             }
             ApiError::BadRequest(detail) => Self::invalid_request(detail),
             other => {
-                tracing::error!(error = %other, "oauth endpoint failed");
+                tracing::error!(error = %other.report(), "oauth endpoint failed");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "internal error")
             }
         }

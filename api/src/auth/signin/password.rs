@@ -6,7 +6,7 @@ use crate::db::attempts::{GiveBack, Settled, PASSWORD};
 use crate::db::audit::{self, NewEvent, Origin};
 use crate::db::write_tx;
 use crate::domain::{Email, Secret, TenantSlug};
-use crate::error::ApiError;
+use crate::error::{ApiError, Context};
 use crate::state::AppState;
 
 use super::challenge::{self, PasswordGiveBack, Started};
@@ -81,7 +81,7 @@ pub async fn sign_in(state: &AppState, input: PasswordSignIn, origin: Origin) ->
     };
 
     let hash = account.as_ref().map(|(_, u)| u.password_hash.clone());
-    let password_ok = state.hasher.verify(password, hash).await.map_err(ApiError::internal)?;
+    let password_ok = state.hasher.verify(password, hash).await.context_api("verifying the submitted password")?;
     let known = account.as_ref().map(|(t, u)| (t.id.clone(), u.id.clone()));
     let usable = account.filter(|(_, u)| !u.disabled);
 

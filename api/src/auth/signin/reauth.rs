@@ -9,7 +9,7 @@ use crate::db::tenants::Tenant;
 use crate::db::users::User;
 use crate::db::{mfa, write_tx};
 use crate::domain::Secret;
-use crate::error::ApiError;
+use crate::error::{ApiError, Context};
 use crate::state::AppState;
 
 use super::challenge::{check_second_factor, reauth_challenge_hash, SecondFactor};
@@ -46,7 +46,11 @@ pub async fn reauthenticate(state: &AppState, input: Reauth, origin: Origin) -> 
     if let Err(retry_after) = super::admitted(state, &key, reserved).await? {
         return Ok(ReauthOutcome::Locked { retry_after });
     }
-    let ok = state.hasher.verify(password, Some(user.password_hash.clone())).await.map_err(ApiError::internal)?;
+    let ok = state
+        .hasher
+        .verify(password, Some(user.password_hash.clone()))
+        .await
+        .context_api("verifying the password of a re-authentication")?;
     let st = state.clone();
     state
         .db
