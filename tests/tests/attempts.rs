@@ -24,6 +24,7 @@ both_databases!(
     a_success_gives_its_attempt_back_and_the_count_starts_again,
     sixteen_parallel_right_passwords_all_sign_in,
     a_reservation_whose_process_died_stops_holding_the_budget,
+    a_failure_settled_after_an_unlock_still_counts,
 );
 
 /// One request of a burst: path, bearer token, body.
@@ -374,6 +375,21 @@ async fn a_reservation_whose_process_died_stops_holding_the_budget(b: Backend) {
     app.login(TENANT, &email, &password).await.assert_problem(429, "too_many_attempts");
     app.clock.advance(cloudcx_auth::db::attempts::STALE_RESERVATION_SECS + 1);
     assert_eq!(app.login(TENANT, &email, &password).await.status, 200, "the orphans expired");
+}
+
+async fn a_failure_settled_after_an_unlock_still_counts(b: Backend) {
+    use cloudcx_auth::db::attempts::{Reservation, Settled, PASSWORD};
+    let app = spawn_app(b).await;
+    let now = app.clock_now();
+    let settled = app
+        .with_db(move |conn| {
+            assert_eq!(PASSWORD.reserve(conn, "orphan-key", now)?, Reservation::Reserved);
+            // An admin's unlock removes the row while the guess is being checked.
+            cloudcx_auth::db::throttle::unlock(conn, "orphan-key")?;
+            PASSWORD.settle_failure(conn, "orphan-key", now)
+        })
+        .await;
+    assert_eq!(settled, Settled { count: 1, lock_secs: 0 });
 }
 
 /// Several instances on one PostgreSQL share one count.

@@ -135,13 +135,18 @@ pub(crate) fn lock_secs_sql(count: &str, lock: fn(i32) -> i64, hard: i32) -> Str
     sql
 }
 
-/// A wrong guess settled: one more consecutive failure, its lock, one guess fewer in flight.
-/// Binds: now (lock), now, key.
+/// A wrong guess settled: one more consecutive failure, its lock, one guess fewer in flight. An
+/// upsert: the row may have gone meanwhile (an admin's unlock), and the failure still counts.
+/// Binds: key, now.
 fn settle_sql(table: &str, key: &str, lock: fn(i32) -> i64, hard: i32) -> String {
-    let secs = lock_secs_sql("failures + 1", lock, hard);
+    debug_assert_eq!(lock(1), 0, "a first failure never locks");
+    let secs = lock_secs_sql(&format!("{table}.failures + 1"), lock, hard);
     format!(
-        "UPDATE {table} SET failures = failures + 1, locked_until = ? + ({secs}), last_failure_at = ?, \
-         pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END WHERE {key} = ? RETURNING failures AS n"
+        "INSERT INTO {table} ({key}, failures, locked_until, last_failure_at, pending, reserved_at) \
+         VALUES (?, 1, NULL, ?, 0, NULL) \
+         ON CONFLICT ({key}) DO UPDATE SET failures = {table}.failures + 1, \
+         locked_until = excluded.last_failure_at + ({secs}), last_failure_at = excluded.last_failure_at, \
+         pending = CASE WHEN {table}.pending > 0 THEN {table}.pending - 1 ELSE 0 END RETURNING failures AS n"
     )
 }
 
@@ -193,7 +198,7 @@ impl Budget {
     /// Settles a reserved guess that was wrong: it counts, and may lock.
     pub fn settle_failure(&self, conn: &mut AnyConnection, key: &str, now: i64) -> QueryResult<Settled> {
         let sql: &'static str = self.settle_sql.as_str();
-        let binds = || vec![Bind::BigInt(now), Bind::BigInt(now), Bind::Text(key)];
+        let binds = || vec![Bind::Text(key), Bind::BigInt(now)];
         let Count { n } = match conn {
             AnyConnection::Postgresql(c) => Statement::new(sql, binds()).get_result(c),
             AnyConnection::Sqlite(c) => Statement::new(sql, binds()).get_result(c),
