@@ -25,6 +25,8 @@ both_databases!(
     sixteen_parallel_right_passwords_all_sign_in,
     a_reservation_whose_process_died_stops_holding_the_budget,
     a_failure_settled_after_an_unlock_still_counts,
+    thirty_parallel_wrong_current_passwords_are_checked_at_most_ten_times,
+    thirty_parallel_wrong_passwords_to_turn_2fa_off_are_checked_at_most_ten_times,
 );
 
 /// One request of a burst: path, bearer token, body.
@@ -390,6 +392,48 @@ async fn a_failure_settled_after_an_unlock_still_counts(b: Backend) {
         })
         .await;
     assert_eq!(settled, Settled { count: 1, lock_secs: 0 });
+}
+
+async fn thirty_parallel_wrong_current_passwords_are_checked_at_most_ten_times(b: Backend) {
+    let app = spawn_app(b).await;
+    let admin = app.admin_token().await;
+    let (_, email, password) = app.create_agent(&admin, "target").await;
+    let (access, _) = app.sign_in(&email, &password).await;
+    let shots = (0..30)
+        .map(|i| {
+            let body = json!({"current_password": format!("wrong-{i}"), "new_password": "A-new-Secret-Pass-42"});
+            ("/api/v1/me/password", Some(access.clone()), body)
+        })
+        .collect();
+    let replies = burst(&app, shots).await;
+    let counts = tally(&replies);
+    assert_eq!(counts.get(&403), Some(&10), "{counts:?}");
+    assert_eq!(counts.get(&429), Some(&20), "{counts:?}");
+    assert_refusals_are_429_with_retry_after(&replies);
+    assert_eq!(app.audit(&admin, "reauth_failed").await.len(), 10);
+    // One budget per account: sign-in is locked too, and so is the right current password.
+    app.login(TENANT, &email, &password).await.assert_problem(429, "too_many_attempts");
+}
+
+async fn thirty_parallel_wrong_passwords_to_turn_2fa_off_are_checked_at_most_ten_times(b: Backend) {
+    let app = spawn_app(b).await;
+    let admin = app.admin_token().await;
+    let (email, password, secret) = totp_agent(&app).await;
+    let token = mfa_token(&app, &email, &password).await;
+    let access = verify(&app, &token, "code", &code_now(&app, &secret)).await.body["access_token"]
+        .as_str()
+        .expect("signed in")
+        .to_string();
+    let shots = (0..30)
+        .map(|i| ("/api/v1/me/2fa/disable", Some(access.clone()), json!({"password": format!("wrong-{i}")})))
+        .collect();
+    let replies = burst(&app, shots).await;
+    let counts = tally(&replies);
+    assert_eq!(counts.get(&403), Some(&10), "{counts:?}");
+    assert_eq!(counts.get(&429), Some(&20), "{counts:?}");
+    assert_eq!(app.audit(&admin, "reauth_failed").await.len(), 10);
+    let status = app.get_auth("/api/v1/me/2fa", &access).await;
+    assert_eq!(status.body["enabled"], true, "still on");
 }
 
 /// Several instances on one PostgreSQL share one count.

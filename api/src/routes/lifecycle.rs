@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use crate::accounts;
 use crate::auth::session::account_key;
+use crate::auth::signin::password::{self, Confirmation};
 use crate::auth::tokens::{random_token, token_hash};
 use crate::clock::rfc3339;
 use crate::db::audit::{self, NewEvent};
@@ -58,6 +59,7 @@ pub struct ChangePasswordRequest {
         (status = 204, description = "Changed"),
         (status = 403, description = "`invalid_credentials` or `reauth_required`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`weak_password`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_attempts`: the account's password lock is in force", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn change_password(
@@ -73,13 +75,14 @@ pub async fn change_password(
     if body.current_password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(ApiError::InvalidCredentials { in_session: true });
     }
-    let ok = state
-        .hasher
-        .verify(Secret::new(body.current_password), Some(user.user.password_hash.clone()))
-        .await
-        .map_err(ApiError::internal)?;
-    if !ok {
-        return Err(ApiError::InvalidCredentials { in_session: true });
+    let origin = extract::origin(&req, &state);
+    let current = Secret::new(body.current_password);
+    match password::confirm(&state, &user.tenant.slug, &user.user, current, "password_change", origin).await? {
+        Confirmation::Right => {}
+        Confirmation::Wrong => return Err(ApiError::InvalidCredentials { in_session: true }),
+        Confirmation::Locked { retry_after } => {
+            return Err(ApiError::TooManyAttempts { retry_after: retry_after as u64 })
+        }
     }
     let hash = state.hasher.hash(Secret::new(new.expose().to_string())).await.map_err(ApiError::internal)?;
     let (origin, key, keep) = (extract::origin(&req, &state), state.data_key.clone(), user.claims.sid.clone());

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use crate::auth::mfa::{self as mfa_auth, EMAIL_CODE_SECS, TOTP_SETUP_SECS};
 use crate::auth::signin::challenge::{code_mail, send_code};
+use crate::auth::signin::password::{self, Confirmation};
 use crate::auth::{secrets, totp};
 use crate::clock::rfc3339;
 use crate::db::attempts::{Reservation, Settled, SECOND_FACTOR};
@@ -365,6 +366,7 @@ fn confirm_in_tx(
         (status = 200, body = TwoFactorDisabled),
         (status = 403, description = "`invalid_credentials` or `reauth_required`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`mfa_not_enabled` or `mfa_required_by_site`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_attempts`: the account's password lock is in force", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn disable(
@@ -382,13 +384,14 @@ pub async fn disable(
     if user.tenant.require_2fa {
         return Err(ApiError::MfaRequiredBySite);
     }
-    let ok = state
-        .hasher
-        .verify(Secret::new(password), Some(user.user.password_hash.clone()))
-        .await
-        .map_err(ApiError::internal)?;
-    if !ok {
-        return Err(ApiError::InvalidCredentials { in_session: true });
+    let origin = extract::origin(&req, &state);
+    match password::confirm(&state, &user.tenant.slug, &user.user, Secret::new(password), "2fa_disable", origin).await?
+    {
+        Confirmation::Right => {}
+        Confirmation::Wrong => return Err(ApiError::InvalidCredentials { in_session: true }),
+        Confirmation::Locked { retry_after } => {
+            return Err(ApiError::TooManyAttempts { retry_after: retry_after as u64 })
+        }
     }
     let (origin, key) = (extract::origin(&req, &state), state.data_key.clone());
     state

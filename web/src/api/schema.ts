@@ -3874,6 +3874,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `too_many_attempts`: the account's password lock is in force */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `service_unavailable`: the database is unreachable */
             503: {
                 headers: {
@@ -4160,6 +4169,15 @@ export interface operations {
             };
             /** @description `weak_password` */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `too_many_attempts`: the account's password lock is in force */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -159,3 +159,51 @@ pub async fn sign_in(state: &AppState, input: PasswordSignIn, origin: Origin) ->
         }
     }
 }
+
+/// What a signed-in user's password confirmation came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Confirmation {
+    Right,
+    Wrong,
+    Locked { retry_after: i64 },
+}
+
+/// Confirms the password of a signed-in user before a sensitive change (`/me/password`,
+/// `/me/2fa/disable`): a guess like any other, in the same account budget as sign-in and
+/// re-authentication — reserved before Argon2id runs, settled and audited when wrong (as
+/// `reauth_failed`, with what it was `for`), given back when right.
+pub async fn confirm(
+    state: &AppState,
+    tenant_slug: &str,
+    user: &crate::db::users::User,
+    password: Secret<String>,
+    purpose: &'static str,
+    origin: Origin,
+) -> Result<Confirmation, ApiError> {
+    let key = account_key(tenant_slug, &user.email);
+    let (k, now) = (key.clone(), state.now());
+    let reserved = state.db.run(move |conn| PASSWORD.reserve(conn, &k, now).map_err(ApiError::from)).await?;
+    if let Err(retry_after) = super::admitted(state, &key, reserved).await? {
+        return Ok(Confirmation::Locked { retry_after });
+    }
+    let hash = Some(user.password_hash.clone());
+    let ok = state.hasher.verify(password, hash).await.context_api("verifying a password confirmation")?;
+    let (tenant_id, user_id) = (user.tenant_id.clone(), user.id.clone());
+    state
+        .db
+        .run(move |conn| {
+            if ok {
+                PASSWORD.give_back(conn, &key)?;
+                return Ok(Confirmation::Right);
+            }
+            write_tx(conn, |conn| {
+                let Settled { count, .. } = PASSWORD.settle_failure(conn, &key, now)?;
+                let details = serde_json::json!({
+                    "reason": "invalid_credentials", "for": purpose, "consecutive_failures": count
+                });
+                audit::record(conn, &origin, now, NewEvent::own(&tenant_id, &user_id, "reauth_failed", details))?;
+                Ok::<_, ApiError>(Confirmation::Wrong)
+            })
+        })
+        .await
+}
