@@ -77,16 +77,7 @@ fn mint_access_token_with_policy(
         None => tenants::find(conn, &user.tenant_id)?.is_some_and(|t| t.require_2fa),
     };
     let setup_required = require_2fa && crate::db::mfa::find(conn, &user.id)?.is_none();
-    let holder = Holder {
-        user_id: &user.id,
-        tenant_id: &user.tenant_id,
-        role: &user.role,
-        session_id: &family.id,
-        auth_time: family.auth_time,
-        amr: family.amr_list(),
-        acr: &family.acr,
-        setup_required,
-    };
+    let holder = Holder::of(user, family, setup_required);
     let claims = holder.claims(keys, life, time_ordered_id(), now);
     keys.sign(&claims).map_err(ApiError::internal)
 }
@@ -103,7 +94,21 @@ struct Holder<'a> {
     setup_required: bool,
 }
 
-impl Holder<'_> {
+impl<'a> Holder<'a> {
+    /// The holder of `user`'s access token for `family`.
+    fn of(user: &'a User, family: &'a Family, setup_required: bool) -> Self {
+        Self {
+            user_id: &user.id,
+            tenant_id: &user.tenant_id,
+            role: &user.role,
+            session_id: &family.id,
+            auth_time: family.auth_time,
+            amr: family.amr_list(),
+            acr: &family.acr,
+            setup_required,
+        }
+    }
+
     fn claims(self, keys: &KeySet, life: Lifetimes, jti: String, now: i64) -> Claims {
         Claims {
             iss: keys.issuer().to_string(),
@@ -207,16 +212,7 @@ impl Start<'_> {
             give_back,
         };
         let opened = if alone { sessions::open_alone(conn, &opening)? } else { sessions::open(conn, &opening)? };
-        let holder = Holder {
-            user_id: &user.id,
-            tenant_id: &user.tenant_id,
-            role: &user.role,
-            session_id: &family.id,
-            auth_time: family.auth_time,
-            amr: family.amr_list(),
-            acr: &family.acr,
-            setup_required: opened.mfa_setup_required,
-        };
+        let holder = Holder::of(user, &family, opened.mfa_setup_required);
         let access_token =
             self.keys.sign(&holder.claims(self.keys, self.life, time_ordered_id(), now)).map_err(ApiError::internal)?;
         Ok(Issued {
