@@ -12,6 +12,7 @@ pub mod mail;
 pub mod metrics;
 pub mod notices;
 pub mod openapi;
+pub mod outbound;
 pub mod request_id;
 pub mod routes;
 pub mod startup;

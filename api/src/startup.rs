@@ -110,6 +110,8 @@ impl Application {
         let mailer =
             crate::mail::Mailer::new(config.smtp_url.as_deref(), outbox_dir, "CloudCX <no-reply@cloudcx.local>")
                 .context("AUTH_SMTP_URL")?;
+        let outbound = crate::outbound::Outbound::new(config.allow_insecure_issuers)
+            .context("building the outbound HTTP client")?;
         let state = AppState {
             config: Arc::new(config),
             public_url,
@@ -121,7 +123,7 @@ impl Application {
             data_key,
             mailer,
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
-            oidc: Arc::new(crate::auth::oidc::OidcClient::new().context("building the OIDC HTTP client")?),
+            oidc: Arc::new(crate::auth::oidc::OidcClient::new(outbound)),
         };
         crate::notices::spawn_sender(
             state.db.clone(),

@@ -18,6 +18,8 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::outbound::{self, Outbound, Refusal};
+
 /// How long discovery documents and keys are kept.
 const CACHE_SECS: u64 = 3600;
 
@@ -33,6 +35,13 @@ pub enum OidcError {
 }
 
 impl OidcError {
+    /// What went wrong, in plain words (no address, no error chain).
+    pub fn detail(&self) -> &str {
+        match self {
+            Self::Provider(m) | Self::Token(m) | Self::Tenant(m) => m,
+        }
+    }
+
     pub fn reason(&self) -> &'static str {
         match self {
             Self::Provider(_) => "provider_error",
@@ -92,29 +101,21 @@ pub struct Expectation<'a> {
     pub now: chrono::DateTime<chrono::Utc>,
 }
 
-/// The HTTP client (no redirects: they would allow SSRF) and the discovery cache.
+/// The discovery cache over the service's one outbound client ([`Outbound`]: https, public
+/// addresses, timeouts, a size cap, no redirects).
 pub struct OidcClient {
-    http: openidconnect::reqwest::Client,
+    http: Outbound,
     cache: Mutex<HashMap<String, (Instant, Arc<Discovered>)>>,
 }
 
 impl OidcClient {
-    pub fn new() -> anyhow::Result<Self> {
-        let http = openidconnect::reqwest::Client::builder()
-            .redirect(openidconnect::reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(10))
-            .build()?;
-        Ok(Self { http, cache: Mutex::new(HashMap::new()) })
+    pub fn new(http: Outbound) -> Self {
+        Self { http, cache: Mutex::new(HashMap::new()) }
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, OidcError> {
-        let resp = self.http.get(url).send().await.map_err(|e| OidcError::Provider(format!("{url}: {e}")))?;
-        if !resp.status().is_success() {
-            return Err(OidcError::Provider(format!("{url} answered {}", resp.status())));
-        }
-        let bytes = resp.bytes().await.map_err(|e| OidcError::Provider(format!("{url}: {e}")))?;
-        serde_json::from_slice(&bytes).map_err(|e| OidcError::Provider(format!("{url}: not the expected JSON: {e}")))
+    /// `subject` names what was fetched in the plain words of the error.
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str, subject: &str) -> Result<T, OidcError> {
+        self.http.get_json(url).await.map_err(|e| OidcError::Provider(format!("{subject} {e}")))
     }
 
     /// The discovery document and keys of `base` (`{base}/.well-known/openid-configuration`).
@@ -129,12 +130,13 @@ impl OidcClient {
             }
         }
         let url = format!("{}/.well-known/openid-configuration", base.trim_end_matches('/'));
-        let doc: Discovery = self.get_json(&url).await?;
+        let doc: Discovery = self.get_json(&url, "the issuer").await?;
         let expected = base.trim_end_matches('/');
         if !doc.issuer.contains("{tenantid}") && doc.issuer.trim_end_matches('/') != expected {
             return Err(OidcError::Provider(format!("the document's issuer {} is not {expected}", doc.issuer)));
         }
-        let keys: CoreJsonWebKeySet = self.get_json(&doc.jwks_uri).await?;
+        check_discovery(&doc, self.http.allow_insecure())?;
+        let keys: CoreJsonWebKeySet = self.get_json(&doc.jwks_uri, "the provider's key set (jwks_uri)").await?;
         let found = Arc::new(Discovered { doc, keys });
         if let Ok(mut cache) = self.cache.lock() {
             cache.insert(base.to_string(), (Instant::now(), found.clone()));
@@ -158,16 +160,12 @@ impl OidcClient {
             ("redirect_uri", redirect_uri),
             ("code_verifier", verifier),
         ];
-        let resp = self
+        let basic = (form_encode(client_id), form_encode(client_secret));
+        let (status, bytes) = self
             .http
-            .post(&doc.token_endpoint)
-            .basic_auth(form_encode(client_id), Some(form_encode(client_secret)))
-            .form(&form)
-            .send()
+            .post_form(&doc.token_endpoint, (&basic.0, &basic.1), &form)
             .await
-            .map_err(|e| OidcError::Provider(format!("token endpoint: {e}")))?;
-        let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| OidcError::Provider(format!("token endpoint: {e}")))?;
+            .map_err(|e| OidcError::Provider(format!("the provider's token endpoint {e}")))?;
         let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
         if !status.is_success() {
             return Err(OidcError::Provider(format!("token endpoint answered {status}: {}", body["error"])));
@@ -299,37 +297,27 @@ pub fn form_encode(s: &str) -> String {
     out
 }
 
-/// Is this issuer acceptable for an application? `https` on a public name, unless insecure
-/// issuers are allowed (tests, development).
+/// Is this issuer acceptable for an application? The outbound client's own rule
+/// ([`outbound::check_url`]): `https` on a public address, unless insecure issuers are allowed
+/// (tests, development).
 pub fn check_issuer(issuer: &str, allow_insecure: bool) -> Result<(), String> {
-    let rest = if let Some(r) = issuer.strip_prefix("https://") {
-        r
-    } else if let Some(r) = issuer.strip_prefix("http://") {
-        if !allow_insecure {
-            return Err("the issuer must use https".into());
-        }
-        r
-    } else {
-        return Err("the issuer must be an https URL".into());
-    };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host_only = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host).trim_matches(['[', ']']);
-    if host_only.is_empty() {
-        return Err("the issuer has no host".into());
-    }
-    if !allow_insecure {
-        let private = match host_only.parse::<std::net::IpAddr>() {
-            Ok(std::net::IpAddr::V4(ip)) => {
-                ip.is_private() || ip.is_loopback() || ip.is_link_local() || ip.is_unspecified()
-            }
-            Ok(std::net::IpAddr::V6(ip)) => {
-                ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00
-            }
-            Err(_) => host_only.eq_ignore_ascii_case("localhost") || !host_only.contains('.'),
-        };
-        if private {
-            return Err("the issuer must be on a public address".into());
-        }
+    outbound::check_url(issuer, allow_insecure).map(|_| ()).map_err(|r| match r {
+        Refusal::NotAUrl => "the issuer must be an https URL".to_string(),
+        Refusal::NotHttps => "the issuer must use https".to_string(),
+        Refusal::NotPublic => "the issuer must be on a public address".to_string(),
+    })
+}
+
+/// Every endpoint a discovery document names passes the outbound rule before it is used: the
+/// key set and the token endpoint are fetched by us (the latter receives the client secret),
+/// the authorization endpoint is where we send the browser.
+pub fn check_discovery(doc: &Discovery, allow_insecure: bool) -> Result<(), OidcError> {
+    for (url, subject) in [
+        (&doc.authorization_endpoint, "the provider's authorization endpoint"),
+        (&doc.token_endpoint, "the provider's token endpoint"),
+        (&doc.jwks_uri, "the provider's key set (jwks_uri)"),
+    ] {
+        outbound::check_url(url, allow_insecure).map_err(|r| OidcError::Provider(format!("{subject} {r}")))?;
     }
     Ok(())
 }
@@ -354,6 +342,72 @@ mod tests {
         assert!(check_issuer("https://localhost", false).is_err());
         assert!(check_issuer("http://127.0.0.1:9000", true).is_ok());
         assert!(check_issuer("ftp://x", true).is_err());
+    }
+
+    fn discovery(authorization: &str, token: &str, jwks: &str) -> Discovery {
+        Discovery {
+            issuer: "https://idp.example.com".into(),
+            authorization_endpoint: authorization.into(),
+            token_endpoint: token.into(),
+            jwks_uri: jwks.into(),
+        }
+    }
+
+    const AUTH: &str = "https://idp.example.com/authorize";
+    const TOKEN: &str = "https://idp.example.com/token";
+    const JWKS: &str = "https://idp.example.com/jwks";
+
+    #[test]
+    fn a_public_https_discovery_document_passes() {
+        assert!(check_discovery(&discovery(AUTH, TOKEN, JWKS), false).is_ok());
+    }
+
+    #[test]
+    fn a_discovery_document_naming_a_plain_http_endpoint_is_refused() {
+        for doc in [
+            discovery(AUTH, "http://idp.example.com/token", JWKS),
+            discovery(AUTH, TOKEN, "http://idp.example.com/jwks"),
+            discovery("http://idp.example.com/authorize", TOKEN, JWKS),
+        ] {
+            let e = check_discovery(&doc, false).unwrap_err();
+            assert!(e.detail().ends_with("does not use https"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_discovery_document_naming_a_non_public_endpoint_is_refused() {
+        for (doc, subject) in [
+            (discovery(AUTH, "https://127.1:8443/token", JWKS), "token endpoint"),
+            (discovery(AUTH, "https://10.0.0.5/token", JWKS), "token endpoint"),
+            (discovery(AUTH, TOKEN, "https://169.254.169.254./latest/meta-data"), "jwks_uri"),
+            (discovery(AUTH, TOKEN, "https://[::ffff:7f00:1]/jwks"), "jwks_uri"),
+            (discovery(AUTH, TOKEN, "https://keys.localhost/jwks"), "jwks_uri"),
+            (discovery("https://[fe80::1]/authorize", TOKEN, JWKS), "authorization endpoint"),
+        ] {
+            let e = check_discovery(&doc, false).unwrap_err();
+            assert!(e.detail().contains(subject) && e.detail().ends_with("is not on a public address"), "{e}");
+            assert_eq!(e.reason(), "provider_error");
+        }
+    }
+
+    #[test]
+    fn a_discovery_document_naming_something_else_than_a_url_is_refused() {
+        assert!(check_discovery(&discovery(AUTH, TOKEN, "/jwks"), false).is_err());
+        assert!(check_discovery(&discovery(AUTH, "file:///etc/passwd", JWKS), true).is_err());
+    }
+
+    #[test]
+    fn the_insecure_escape_allows_loopback_endpoints_in_discovery() {
+        let doc = discovery("http://127.0.0.1:9/authorize", "http://127.0.0.1:9/token", "http://127.0.0.1:9/jwks");
+        assert!(check_discovery(&doc, true).is_ok());
+        assert!(check_discovery(&doc, false).is_err());
+    }
+
+    #[test]
+    fn issuers_are_judged_by_the_outbound_rule() {
+        for issuer in ["https://127.1:8443", "https://0x7f.0.0.1", "https://[::ffff:127.0.0.1]", "https://100.100.100.200"] {
+            assert_eq!(check_issuer(issuer, false), Err("the issuer must be on a public address".to_string()), "{issuer}");
+        }
     }
 
     #[test]
