@@ -183,7 +183,8 @@ pub fn check_url(raw: &str, allow_insecure: bool) -> Result<Url, Refusal> {
 #[error("the name resolves to an address that is not public")]
 struct AddressRefused;
 
-type Lookup = Arc<dyn Fn(String) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<SocketAddr>>> + Send>> + Send + Sync>;
+type Lookup =
+    Arc<dyn Fn(String) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<SocketAddr>>> + Send>> + Send + Sync>;
 
 /// Resolves through the system, then refuses the name if ANY of its addresses is not public:
 /// the connection can only go to addresses that passed.
@@ -193,9 +194,7 @@ struct PublicOnlyResolver {
 }
 
 fn system_lookup() -> Lookup {
-    Arc::new(|name: String| {
-        Box::pin(async move { Ok(tokio::net::lookup_host((name.as_str(), 0)).await?.collect()) })
-    })
+    Arc::new(|name: String| Box::pin(async move { Ok(tokio::net::lookup_host((name.as_str(), 0)).await?.collect()) }))
 }
 
 impl Resolve for PublicOnlyResolver {
@@ -401,7 +400,9 @@ mod tests {
 
     #[test]
     fn ipv4_mapped_forms_of_non_public_addresses_are_not_public() {
-        for ip in ["::ffff:127.0.0.1", "::ffff:7f00:1", "::ffff:10.0.0.1", "::ffff:169.254.169.254", "::ffff:100.64.0.1"] {
+        for ip in
+            ["::ffff:127.0.0.1", "::ffff:7f00:1", "::ffff:10.0.0.1", "::ffff:169.254.169.254", "::ffff:100.64.0.1"]
+        {
             assert!(!is_public(v6(ip)), "{ip}");
         }
         assert!(is_public(v6("::ffff:8.8.8.8")));
@@ -439,7 +440,9 @@ mod tests {
 
     #[test]
     fn public_addresses_pass() {
-        for ip in [v4("8.8.8.8"), v4("142.250.180.4"), v4("1.1.1.1"), v6("2a00:1450:4001:80b::200e"), v6("2606:4700::1")] {
+        for ip in
+            [v4("8.8.8.8"), v4("142.250.180.4"), v4("1.1.1.1"), v6("2a00:1450:4001:80b::200e"), v6("2606:4700::1")]
+        {
             assert!(is_public(ip), "{ip}");
         }
     }
@@ -572,6 +575,28 @@ mod tests {
         assert_eq!(count.load(Ordering::SeqCst), 0);
     }
 
+    #[tokio::test]
+    async fn a_redirect_is_answered_as_it_is_and_never_followed() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (target, count) = counting_listener().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = socket.read(&mut buf).await;
+            let head = format!(
+                "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:{target}/.well-known/openid-configuration\r\ncontent-length: 0\r\n\r\n"
+            );
+            let _ = socket.write_all(head.as_bytes()).await;
+        });
+        // The escape lets the first request reach loopback; the redirect is still not taken.
+        let client = Outbound::new(true).unwrap();
+        let got = client.get_json::<serde_json::Value>(&format!("http://127.0.0.1:{port}/")).await;
+        assert_eq!(got, Err(FetchError::Status(302)));
+        assert_eq!(count.load(Ordering::SeqCst), 0);
+    }
+
     /// Serves one answer: `head`, then `body_bytes` of JSON-ish filler, then holds the
     /// connection open without finishing, so a client that reads to the end would wait.
     async fn stalling_server(head: String, body_bytes: usize) -> u16 {
@@ -619,7 +644,8 @@ mod tests {
     #[tokio::test]
     async fn an_undeclared_answer_is_cut_off_at_the_cap() {
         // 1.5 MiB sent of a body that never ends: reading it all would wait for the timeout.
-        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n".to_string();
+        let head =
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n".to_string();
         let port = stalling_server(head, 3 << 19).await;
         let client = Outbound::new(true).unwrap();
         let started = std::time::Instant::now();

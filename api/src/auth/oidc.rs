@@ -405,8 +405,14 @@ mod tests {
 
     #[test]
     fn issuers_are_judged_by_the_outbound_rule() {
-        for issuer in ["https://127.1:8443", "https://0x7f.0.0.1", "https://[::ffff:127.0.0.1]", "https://100.100.100.200"] {
-            assert_eq!(check_issuer(issuer, false), Err("the issuer must be on a public address".to_string()), "{issuer}");
+        for issuer in
+            ["https://127.1:8443", "https://0x7f.0.0.1", "https://[::ffff:127.0.0.1]", "https://100.100.100.200"]
+        {
+            assert_eq!(
+                check_issuer(issuer, false),
+                Err("the issuer must be on a public address".to_string()),
+                "{issuer}"
+            );
         }
     }
 
