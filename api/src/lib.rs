@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod grants;
 pub mod mail;
 pub mod metrics;
 pub mod notices;

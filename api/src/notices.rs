@@ -56,6 +56,47 @@ impl Notice {
     }
 }
 
+/// An SSO connection as a reset mail names it: the application's display name and the external
+/// account's e-mail, if the provider gave one.
+#[derive(Debug, Clone)]
+pub struct ConnectionLine {
+    pub application: String,
+    pub email: Option<String>,
+}
+
+impl ConnectionLine {
+    fn line(&self) -> String {
+        match &self.email {
+            Some(e) => format!("- {} ({e})", self.application),
+            None => format!("- {}", self.application),
+        }
+    }
+}
+
+/// Subject and text of the mail after a password reset: every device was signed out; the SSO
+/// connections made since the previous password was set were removed (someone who knew that
+/// password could have made them) and are named; the remaining ones are listed with how to
+/// disconnect each.
+pub fn password_reset_text(removed: &[ConnectionLine], kept: &[ConnectionLine]) -> (&'static str, String) {
+    let mut text = String::from(
+        "The password of your CloudCX account was reset with a link and every device was signed out. If this was not you, contact your administrator at once.",
+    );
+    if !removed.is_empty() {
+        text.push_str(
+            "\n\nThese single sign-on accounts were connected since your previous password was set, so someone who knew it could have connected them. They were disconnected; connect them again from Security Settings if they are yours:\n",
+        );
+        text.push_str(&removed.iter().map(ConnectionLine::line).collect::<Vec<_>>().join("\n"));
+    }
+    if !kept.is_empty() {
+        text.push_str("\n\nThese single sign-on accounts remain connected and can still sign you in:\n");
+        text.push_str(&kept.iter().map(ConnectionLine::line).collect::<Vec<_>>().join("\n"));
+        text.push_str(
+            "\nIf one of them is not yours, sign in and disconnect it: Security Settings > Single Sign-On (SSO) > Disconnect.",
+        );
+    }
+    ("Your CloudCX password was reset", text)
+}
+
 /// Queues a notice to `to`; call inside the transaction of the change.
 pub fn queue(conn: &mut AnyConnection, key: &DataKey, to: &str, notice: Notice, now: i64) -> Result<(), DbError> {
     let (subject, text) = notice.subject_and_text();

@@ -26,18 +26,27 @@ pub fn find(conn: &mut AnyConnection, hash: &str) -> QueryResult<Option<Password
 
 /// Spends a link once; every other open link of the user dies with it.
 pub fn spend(conn: &mut AnyConnection, hash: &str, user_id: &str, now: i64) -> QueryResult<bool> {
-    let won = diesel::update(password_resets::table.find(hash).filter(password_resets::used_at.is_null()))
-        .set(password_resets::used_at.eq(now))
-        .execute(conn)?
+    let won = diesel::update(
+        password_resets::table
+            .find(hash)
+            .filter(password_resets::user_id.eq(user_id))
+            .filter(password_resets::used_at.is_null()),
+    )
+    .set(password_resets::used_at.eq(now))
+    .execute(conn)?
         == 1;
     if won {
-        diesel::update(
-            password_resets::table
-                .filter(password_resets::user_id.eq(user_id))
-                .filter(password_resets::used_at.is_null()),
-        )
-        .set(password_resets::used_at.eq(now))
-        .execute(conn)?;
+        void_all(conn, user_id, now)?;
     }
     Ok(won)
+}
+
+/// Voids every open link of the user (marked used, so a late click answers like a spent link);
+/// returns how many were open.
+pub fn void_all(conn: &mut AnyConnection, user_id: &str, now: i64) -> QueryResult<usize> {
+    diesel::update(
+        password_resets::table.filter(password_resets::user_id.eq(user_id)).filter(password_resets::used_at.is_null()),
+    )
+    .set(password_resets::used_at.eq(now))
+    .execute(conn)
 }

@@ -21,6 +21,7 @@ diesel::table! {
         disabled -> Bool,
         created_at -> BigInt,
         last_sign_in_at -> Nullable<BigInt>,
+        password_changed_at -> BigInt,
     }
 }
 

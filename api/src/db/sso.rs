@@ -180,6 +180,32 @@ pub fn delete_connection(conn: &mut AnyConnection, user_id: &str, id: &str) -> Q
     Ok(found)
 }
 
+/// The user's connections with their application's display name, oldest first.
+pub fn connections_named(conn: &mut AnyConnection, user_id: &str) -> QueryResult<Vec<(Connection, String)>> {
+    sso_connections::table
+        .inner_join(sso_providers::table)
+        .filter(sso_connections::user_id.eq(user_id))
+        .order((sso_connections::connected_at.asc(), sso_connections::id.asc()))
+        .select((Connection::as_select(), sso_providers::display_name))
+        .load(conn)
+}
+
+/// Removes the user's connections made at or after `since`; returns them with their
+/// application's display name, oldest first.
+pub fn remove_connections_since(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    since: i64,
+) -> QueryResult<Vec<(Connection, String)>> {
+    let gone: Vec<(Connection, String)> =
+        connections_named(conn, user_id)?.into_iter().filter(|(c, _)| c.connected_at >= since).collect();
+    let ids: Vec<&str> = gone.iter().map(|(c, _)| c.id.as_str()).collect();
+    if !ids.is_empty() {
+        diesel::delete(sso_connections::table.filter(sso_connections::id.eq_any(ids))).execute(conn)?;
+    }
+    Ok(gone)
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sso_link_tokens)]
 pub struct LinkToken {

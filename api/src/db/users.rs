@@ -76,8 +76,10 @@ pub fn list(conn: &mut AnyConnection, tenant_id: &str) -> QueryResult<Vec<User>>
 }
 
 /// Inserts a user; `Ok(false)` when the e-mail is taken on that site (the unique constraint decides).
+/// Creation sets the password, so it counts as the last password change.
 pub fn insert(conn: &mut AnyConnection, user: &User) -> QueryResult<bool> {
-    match diesel::insert_into(users::table).values(user).execute(conn) {
+    match diesel::insert_into(users::table).values((user, users::password_changed_at.eq(user.created_at))).execute(conn)
+    {
         Ok(_) => Ok(true),
         Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
         Err(e) => Err(e),
@@ -89,9 +91,17 @@ pub fn touch_sign_in(conn: &mut AnyConnection, id: &str, now: i64) -> QueryResul
     Ok(())
 }
 
-pub fn set_password_hash(conn: &mut AnyConnection, id: &str, hash: &str) -> QueryResult<()> {
-    diesel::update(users::table.find(id)).set(users::password_hash.eq(hash)).execute(conn)?;
+/// Sets a new password, and when it was set (see [`password_changed_at`]).
+pub fn set_password_hash(conn: &mut AnyConnection, id: &str, hash: &str, now: i64) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((users::password_hash.eq(hash), users::password_changed_at.eq(now)))
+        .execute(conn)?;
     Ok(())
+}
+
+/// When the user's password was last set: at creation, a change or a reset.
+pub fn password_changed_at(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<i64>> {
+    users::table.find(id).select(users::password_changed_at).first(conn).optional()
 }
 
 /// Applies an admin's edit; `None` leaves a field as it is.
@@ -112,6 +122,26 @@ pub fn update_profile(
         diesel::update(users::table.find(id)).set(users::disabled.eq(d)).execute(conn)?;
     }
     Ok(())
+}
+
+/// Takes the site's admin lock until the end of the caller's transaction, so that the checks
+/// guarding its last admin and the change they guard run one site-change at a time.
+///
+/// PostgreSQL: a row lock on the site. Under READ COMMITTED two transactions could otherwise both
+/// count two admins and each remove one. `FOR NO KEY UPDATE` rather than `FOR UPDATE`: rows that
+/// merely reference the site (a sign-in's session, an audit row) take `FOR KEY SHARE` on it,
+/// which this mode does not block. SQLite: the write transaction began with `BEGIN IMMEDIATE`
+/// and already holds the database's one write lock.
+pub fn lock_site_admins(conn: &mut AnyConnection, tenant_id: &str) -> QueryResult<()> {
+    match conn {
+        AnyConnection::Postgresql(pg) => {
+            diesel::sql_query("SELECT id FROM tenants WHERE id = $1 FOR NO KEY UPDATE")
+                .bind::<diesel::sql_types::Text, _>(tenant_id)
+                .execute(pg)?;
+            Ok(())
+        }
+        AnyConnection::Sqlite(_) => Ok(()),
+    }
 }
 
 /// Enabled admins of a site.

@@ -8,7 +8,7 @@ use crate::accounts;
 use crate::clock::rfc3339;
 use crate::db::audit::{self, Filter, NewEvent};
 use crate::db::users::User;
-use crate::db::{mfa, sessions, tenants, users, write_tx};
+use crate::db::{mfa, tenants, users, write_tx};
 use crate::domain::{Email, NewPassword, Role, Secret};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::routes::extract::{self, AdminUser};
@@ -271,7 +271,7 @@ pub async fn reset_two_factor(
                     return Err(ApiError::MfaNotEnabled);
                 }
                 mfa::reset_mfa_failures(conn, &user.id)?;
-                let ended = sessions::revoke_user_families(conn, &user.id, None, "mfa_admin_reset", now)?;
+                let ended = crate::grants::end_grants(conn, &user.id, None, "mfa_admin_reset", now)?;
                 audit::record(
                     conn,
                     &origin,
@@ -281,7 +281,12 @@ pub async fn reset_two_factor(
                         kind: "mfa_admin_reset",
                         user_id: Some(&user.id),
                         actor_id: Some(&actor.id),
-                        details: serde_json::json!({ "reason": reason, "ticket": ticket, "sessions_ended": ended }),
+                        details: serde_json::json!({
+                            "reason": reason,
+                            "ticket": ticket,
+                            "sessions_ended": ended.sessions,
+                            "reset_links_voided": ended.links,
+                        }),
                     },
                 )?;
                 crate::notices::queue(conn, &key, &user.email, crate::notices::Notice::TwoFactorResetByAdmin, now)?;

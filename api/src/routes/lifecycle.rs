@@ -13,9 +13,10 @@ use crate::clock::rfc3339;
 use crate::db::audit::{self, NewEvent};
 use crate::db::password_resets::{self, PasswordReset};
 use crate::db::users::User;
-use crate::db::{mfa, sessions, tenants, throttle, users, write_tx, AnyConnection};
+use crate::db::{mfa, sessions, throttle, users, write_tx, AnyConnection};
 use crate::domain::{device_name, Email, NewPassword, Role, Secret, TenantSlug, MAX_PASSWORD_CHARS};
 use crate::error::{ApiError, Problem};
+use crate::grants;
 use crate::notices;
 use crate::routes::extract::{self, AdminUser, AuthUser};
 use crate::routes::views::UserView;
@@ -91,9 +92,9 @@ pub async fn change_password(
         .run(move |conn| {
             write_tx(conn, |conn| {
                 let u = &user.user;
-                users::set_password_hash(conn, &u.id, &hash)?;
-                let ended = sessions::revoke_user_families(conn, &u.id, keep.as_deref(), "password_changed", now)?;
-                audit::record(conn, &origin, now, event(&u.tenant_id, "password_changed", Some(&u.id), Some(&u.id), serde_json::json!({"sessions_ended": ended})))?;
+                users::set_password_hash(conn, &u.id, &hash, now)?;
+                let ended = grants::end_grants(conn, &u.id, keep.as_deref(), "password_changed", now)?;
+                audit::record(conn, &origin, now, event(&u.tenant_id, "password_changed", Some(&u.id), Some(&u.id), serde_json::json!({"sessions_ended": ended.sessions, "reset_links_voided": ended.links})))?;
                 notices::queue_text(
                     conn,
                     &key,
@@ -213,12 +214,15 @@ pub struct ResetRequest {
 }
 
 /// Set a new password with a reset link. Signs nobody in, ends every session; 2FA stays.
+///
+/// Voids the user's other links, and removes the SSO connections made since the previous
+/// password was set (the mail names them and lists the others).
 #[utoipa::path(
     post, path = "/api/v1/auth/password/reset", tag = "sign-in",
     request_body = ResetRequest,
     responses(
         (status = 204, description = "Changed; sign in with the new password (and the second factor)"),
-        (status = 401, description = "`invalid_code`: unknown, expired or used link", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_code`: unknown, expired or used link (also a link of a disabled user)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`weak_password`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -231,40 +235,14 @@ pub async fn reset(
     let new = weak(&body.new_password)?;
     let (hash_token, now) = (token_hash(&body.token), state.now());
     let t = hash_token.clone();
-    let link = state
+    state
         .db
-        .run(move |conn| password_resets::find(conn, &t).map_err(ApiError::from))
+        .run(move |conn| grants::usable_reset_link(conn, &t, now).map_err(ApiError::from))
         .await?
-        .filter(|r| r.used_at.is_none() && r.expires_at > now)
         .ok_or(ApiError::InvalidCode { in_session: false })?;
     let hash = state.hasher.hash(Secret::new(new.expose().to_string())).await.map_err(ApiError::internal)?;
     let (origin, key) = (extract::origin(&req, &state), state.data_key.clone());
-    state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| {
-                if !password_resets::spend(conn, &hash_token, &link.user_id, now)? {
-                    return Err(ApiError::InvalidCode { in_session: false });
-                }
-                let user = users::find(conn, &link.user_id)?.ok_or(ApiError::InvalidCode { in_session: false })?;
-                users::set_password_hash(conn, &user.id, &hash)?;
-                let ended = sessions::revoke_user_families(conn, &user.id, None, "password_reset", now)?;
-                if let Some(t) = tenants::find(conn, &user.tenant_id)? {
-                    throttle::unlock(conn, &account_key(&t.slug, &user.email))?;
-                }
-                audit::record(conn, &origin, now, event(&user.tenant_id, "password_reset", Some(&user.id), Some(&user.id), serde_json::json!({"sessions_ended": ended})))?;
-                notices::queue_text(
-                    conn,
-                    &key,
-                    &user.email,
-                    "Your CloudCX password was reset",
-                    "The password of your CloudCX account was reset with a link and every device was signed out. If this was not you, contact your administrator at once.",
-                    now,
-                )?;
-                Ok(())
-            })
-        })
-        .await?;
+    state.db.run(move |conn| grants::reset_password(conn, &key, &origin, &hash_token, &hash, now)).await?;
     state.outbox_wake.notify_one();
     Ok(HttpResponse::NoContent().finish())
 }
@@ -422,26 +400,9 @@ async fn target(state: &AppState, admin: &AdminUser, id: String) -> Result<User,
         .ok_or(ApiError::NotFound)
 }
 
-/// The refusals that protect a site from locking itself out.
-fn guard_self_and_last_admin(
-    conn: &mut AnyConnection,
-    actor: &User,
-    user: &User,
-    demote_or_remove: bool,
-) -> Result<(), ApiError> {
-    if !demote_or_remove {
-        return Ok(());
-    }
-    if actor.id == user.id {
-        return Err(ApiError::SelfActionForbidden("an admin cannot disable, delete or demote themselves".into()));
-    }
-    if user.role == "admin" && !user.disabled && users::count_active_admins(conn, &user.tenant_id)? <= 1 {
-        return Err(ApiError::SelfActionForbidden("the site's last admin cannot be removed".into()));
-    }
-    Ok(())
-}
-
 /// Edit a user: name, role, disabled (disabling ends every session and revokes its access tokens).
+///
+/// Changing the role ends the sessions too, and both void the user's reset links.
 #[utoipa::path(
     patch, path = "/api/v1/admin/users/{id}", tag = "administration",
     security(("bearer" = [])),
@@ -466,43 +427,15 @@ pub async fn update_user(
     if name.as_ref().is_some_and(|n| n.is_empty() || n.chars().count() > 100) {
         return Err(ApiError::invalid("display_name", "1 to 100 characters"));
     }
-    let user = target(&state, &admin, path.into_inner()).await?;
-    let (now, origin, actor) = (state.now(), extract::origin(&req, &state), admin.0.user.clone());
-    let role = body.role.map(|r| r.as_str().to_string());
-    let disabled = body.disabled;
-    let id = user.id.clone();
-    state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| {
-                let demote = role.as_deref().is_some_and(|r| r != "admin" && user.role == "admin");
-                let disable = disabled == Some(true) && !user.disabled;
-                guard_self_and_last_admin(conn, &actor, &user, demote || disable)?;
-                users::update_profile(conn, &user.id, name.as_deref(), role.as_deref(), disabled)?;
-                if disable {
-                    sessions::revoke_user_families(conn, &user.id, None, "user_disabled", now)?;
-                }
-                let kind = match disabled {
-                    Some(true) if disable => "user_disabled",
-                    Some(false) if user.disabled => "user_enabled",
-                    _ => "user_updated",
-                };
-                audit::record(
-                    conn,
-                    &origin,
-                    now,
-                    event(
-                        &user.tenant_id,
-                        kind,
-                        Some(&user.id),
-                        Some(&actor.id),
-                        serde_json::json!({"display_name": name, "role": role, "disabled": disabled}),
-                    ),
-                )?;
-                Ok::<_, ApiError>(())
-            })
-        })
-        .await?;
+    let edit = grants::UserEdit {
+        display_name: name,
+        role: body.role.map(|r| r.as_str().to_string()),
+        disabled: body.disabled,
+    };
+    let (id, now, origin, actor) =
+        (path.into_inner(), state.now(), extract::origin(&req, &state), admin.0.user.clone());
+    let uid = id.clone();
+    state.db.run(move |conn| grants::update_user(conn, &origin, &actor, &uid, &edit, now)).await?;
     let (tenant, now) = (admin.0.tenant, state.now());
     let status = state
         .db
@@ -617,30 +550,8 @@ pub async fn delete_user(
     admin: AdminUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = target(&state, &admin, path.into_inner()).await?;
-    let (now, origin, actor) = (state.now(), extract::origin(&req, &state), admin.0.user.clone());
-    state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| {
-                guard_self_and_last_admin(conn, &actor, &user, true)?;
-                sessions::revoke_user_families(conn, &user.id, None, "user_deleted", now)?;
-                users::delete(conn, &user.id)?;
-                audit::record(
-                    conn,
-                    &origin,
-                    now,
-                    event(
-                        &user.tenant_id,
-                        "user_deleted",
-                        Some(&user.id),
-                        Some(&actor.id),
-                        serde_json::json!({"email": user.email}),
-                    ),
-                )?;
-                Ok::<_, ApiError>(())
-            })
-        })
-        .await?;
+    let (id, now, origin, actor) =
+        (path.into_inner(), state.now(), extract::origin(&req, &state), admin.0.user.clone());
+    state.db.run(move |conn| grants::delete_user(conn, &origin, &actor, &id, now)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

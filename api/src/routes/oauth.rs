@@ -290,26 +290,36 @@ pub async fn introspect(
         // A user's token always names its session, and dies with it.
         Ok(claims) if claims.client_id.is_none() && claims.sid.is_none() => IntrospectionResponse::inactive(),
         Ok(claims) => {
-            let (jti, sid, sub, svc) =
-                (claims.jti.clone(), claims.sid.clone(), claims.sub.clone(), claims.client_id.clone());
+            let (jti, sid, sub, svc, tid) = (
+                claims.jti.clone(),
+                claims.sid.clone(),
+                claims.sub.clone(),
+                claims.client_id.clone(),
+                claims.tid.clone(),
+            );
+            // `Some(role)` while the token is live: the role the user holds now (a role change
+            // ends the user's sessions anyway; this answers from the account, never from the
+            // claim, whatever happened in between), none for a service client's token.
             let live = state
                 .db
-                .run(move |conn| -> Result<bool, DbError> {
+                .run(move |conn| -> Result<Option<Option<String>>, DbError> {
                     if sessions::is_revoked(conn, &jti, sid.as_deref())? {
-                        return Ok(false);
+                        return Ok(None);
                     }
                     Ok(match svc {
-                        Some(id) => service_clients::find(conn, &id)?.is_some(),
-                        None => users::find(conn, &sub)?.is_some_and(|u| !u.disabled),
+                        Some(id) => service_clients::find(conn, &id)?.map(|_| None),
+                        None => {
+                            users::find(conn, &sub)?.filter(|u| !u.disabled && u.tenant_id == tid).map(|u| Some(u.role))
+                        }
                     })
                 })
                 .await?;
-            if live {
-                IntrospectionResponse {
+            match live {
+                Some(role) => IntrospectionResponse {
                     active: true,
                     sub: Some(claims.sub),
                     tid: Some(claims.tid),
-                    role: claims.role,
+                    role,
                     scope: claims.scope,
                     client_id: claims.client_id,
                     exp: Some(claims.exp),
@@ -319,9 +329,8 @@ pub async fn introspect(
                     iss: Some(claims.iss),
                     aud: Some(claims.aud),
                     token_type: Some("Bearer".into()),
-                }
-            } else {
-                IntrospectionResponse::inactive()
+                },
+                None => IntrospectionResponse::inactive(),
             }
         }
     };

@@ -194,7 +194,10 @@ export interface paths {
         delete: operations["delete_user"];
         options?: never;
         head?: never;
-        /** Edit a user: name, role, disabled (disabling ends every session and revokes its access tokens). */
+        /**
+         * Edit a user: name, role, disabled (disabling ends every session and revokes its access tokens).
+         * @description Changing the role ends the sessions too, and both void the user's reset links.
+         */
         patch: operations["update_user"];
         trace?: never;
     };
@@ -349,7 +352,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Set a new password with a reset link. Signs nobody in, ends every session; 2FA stays. */
+        /**
+         * Set a new password with a reset link. Signs nobody in, ends every session; 2FA stays.
+         * @description Voids the user's other links, and removes the SSO connections made since the previous
+         *     password was set (the mail names them and lists the others).
+         */
         post: operations["reset"];
         delete?: never;
         options?: never;
@@ -3044,7 +3051,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_code`: unknown, expired or used link */
+            /** @description `invalid_code`: unknown, expired or used link (also a link of a disabled user) */
             401: {
                 headers: {
                     [name: string]: unknown;
