@@ -2,9 +2,11 @@
 
 mod email;
 mod password;
+mod text;
 
 pub use email::Email;
 pub use password::{NewPassword, PasswordRejection, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
+pub use text::{is_invisible, DisplayName};
 
 use std::fmt;
 

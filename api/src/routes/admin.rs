@@ -9,7 +9,7 @@ use crate::clock::rfc3339;
 use crate::db::audit::{self, Filter, NewEvent};
 use crate::db::users::User;
 use crate::db::{mfa, tenants, users, write_tx};
-use crate::domain::{Email, NewPassword, Role, Secret};
+use crate::domain::{DisplayName, Email, NewPassword, Role, Secret};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::routes::extract::{self, AdminUser};
 use crate::routes::views::UserView;
@@ -73,14 +73,14 @@ pub async fn create_user(
     let body = body.into_inner();
     let mut errors = Vec::new();
     let email = Email::parse(&body.email).map_err(|m| errors.push(FieldError::new("email", m))).ok();
-    let display_name = body.display_name.trim().to_string();
-    if display_name.is_empty() || display_name.chars().count() > 100 {
-        errors.push(FieldError::new("display_name", "1 to 100 characters"));
-    }
+    let display_name = DisplayName::parse(&body.display_name, DisplayName::USER_MAX)
+        .map_err(|m| errors.push(FieldError::new("display_name", m)))
+        .ok();
     if !errors.is_empty() {
         return Err(ApiError::Invalid(errors));
     }
     let email = email.ok_or_else(|| ApiError::invalid("email", "required"))?;
+    let display_name = display_name.ok_or_else(|| ApiError::invalid("display_name", "required"))?.into_string();
     let password = NewPassword::parse(&body.password).map_err(|r| ApiError::WeakPassword(r.to_string()))?;
     let hash = state.hasher.hash(Secret::new(password.expose().to_string())).await.map_err(ApiError::internal)?;
     let now = state.now();

@@ -14,7 +14,7 @@ use crate::db::audit::{self, NewEvent};
 use crate::db::password_resets::{self, PasswordReset};
 use crate::db::users::User;
 use crate::db::{mfa, sessions, throttle, users, write_tx, AnyConnection};
-use crate::domain::{device_name, Email, NewPassword, Role, Secret, TenantSlug, MAX_PASSWORD_CHARS};
+use crate::domain::{device_name, DisplayName, Email, NewPassword, Role, Secret, TenantSlug, MAX_PASSWORD_CHARS};
 use crate::error::{ApiError, Problem};
 use crate::grants;
 use crate::notices;
@@ -423,10 +423,11 @@ pub async fn update_user(
     body: web::Json<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let name = body.display_name.map(|n| n.trim().to_string());
-    if name.as_ref().is_some_and(|n| n.is_empty() || n.chars().count() > 100) {
-        return Err(ApiError::invalid("display_name", "1 to 100 characters"));
-    }
+    let name = body
+        .display_name
+        .map(|n| DisplayName::parse(&n, DisplayName::USER_MAX).map(DisplayName::into_string))
+        .transpose()
+        .map_err(|m| ApiError::invalid("display_name", m))?;
     let edit = grants::UserEdit {
         display_name: name,
         role: body.role.map(|r| r.as_str().to_string()),

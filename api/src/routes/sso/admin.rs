@@ -12,6 +12,7 @@ use crate::db::audit::{self, NewEvent, Origin};
 use crate::db::sso::{self, Provider};
 use crate::db::users::User;
 use crate::db::{write_tx, AnyConnection};
+use crate::domain::DisplayName;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::routes::extract::{self, AdminUser};
 use crate::state::AppState;
@@ -104,8 +105,9 @@ fn apply(state: &AppState, p: &mut Provider, input: ProviderInput, creating: boo
             _ => String::new(),
         };
     }
-    if p.display_name.is_empty() || p.display_name.chars().count() > 60 {
-        errors.push(FieldError::new("display_name", "1 to 60 characters"));
+    match DisplayName::parse(&p.display_name, DisplayName::SSO_APPLICATION_MAX) {
+        Ok(name) => p.display_name = name.into_string(),
+        Err(m) => errors.push(FieldError::new("display_name", m)),
     }
     if let Some(c) = input.client_id {
         p.client_id = c.trim().to_string();
