@@ -180,16 +180,49 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(contents.as_bytes())
 }
 
-fn parse_public_url(url: &str) -> Result<String, ConfigError> {
-    let url = url.trim_end_matches('/');
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| err("AUTH_PUBLIC_URL", "an origin such as https://auth.example.com"))?;
-    if rest.is_empty() || rest.contains(['?', '#', ' ']) {
-        return Err(err("AUTH_PUBLIC_URL", "an origin such as https://auth.example.com"));
+/// `AUTH_PUBLIC_URL`, parsed (not prefix-matched): `http` or `https`, a host, no credentials,
+/// query or fragment. Answered in its normal form — scheme and host in lower case, no trailing
+/// slash — which is what browsers send as `Origin` and what `iss` carries.
+fn parse_public_url(input: &str) -> Result<String, ConfigError> {
+    let invalid = || err("AUTH_PUBLIC_URL", "an origin such as https://auth.example.com");
+    if input.chars().any(char::is_whitespace) {
+        return Err(invalid());
     }
-    Ok(url.to_string())
+    let url = url::Url::parse(input).map_err(|_| invalid())?;
+    let plain = url.username().is_empty() && url.password().is_none() && url.query().is_none();
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || !plain || url.fragment().is_some() {
+        return Err(invalid());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// What the public URL's scheme and host decide for browsers, judged once at start-up on the
+/// parsed URL. (A prefix match took `http://localhost.example.com` for the loopback, and saw no
+/// `https` in `HTTPS://…`.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transport {
+    /// The scheme is `https`: answers carry `Strict-Transport-Security`.
+    pub https: bool,
+    /// Cookies carry `Secure`: always, except for plain `http` on the loopback (development),
+    /// where a browser would not keep a `Secure` cookie.
+    pub cookies_secure: bool,
+}
+
+impl Transport {
+    /// Decides for `public_url` (`AUTH_PUBLIC_URL`, or `http://{the bound address}`). Anything
+    /// unparseable gets secure cookies and no HSTS: it can only be a configuration mistake.
+    pub fn of(public_url: &str) -> Self {
+        let Ok(url) = url::Url::parse(public_url) else { return Self { https: false, cookies_secure: true } };
+        let https = url.scheme() == "https";
+        let loopback = match url.host() {
+            // The parser lower-cases names (and would have turned a numeric host into an address).
+            Some(url::Host::Domain(name)) => name == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        Self { https, cookies_secure: https || !(url.scheme() == "http" && loopback) }
+    }
 }
 
 fn parse_data_key(value: &str) -> Result<Secret<[u8; 32]>, ConfigError> {
@@ -288,9 +321,44 @@ mod tests {
             ("AUTH_METRICS_ALLOW", "x"),
             ("AUTH_JWT_KEY_FILE", "/nonexistent/key.pem"),
             ("AUTH_SMTP_URL", "http://mail"),
+            ("AUTH_PUBLIC_URL", "https://user:pw@auth.example.com"),
+            ("AUTH_PUBLIC_URL", "https://auth.example.com/?x=1"),
+            ("AUTH_PUBLIC_URL", "https://"),
+            ("AUTH_PUBLIC_URL", "https-proxy.example.com"),
         ] {
             let e = Config::from_lookup(lookup(&[(var, value)])).unwrap_err();
             assert_eq!(e.var, var, "{var}={value} gave {e}");
+        }
+    }
+
+    #[test]
+    fn the_public_url_is_parsed_into_its_normal_form() {
+        let url = |v: &str| Config::from_lookup(lookup(&[("AUTH_PUBLIC_URL", v)])).expect(v).public_url;
+        assert_eq!(url("HTTPS://Auth.Example.COM/").as_deref(), Some("https://auth.example.com"));
+        assert_eq!(url("https://auth.example.com:8443/cx/").as_deref(), Some("https://auth.example.com:8443/cx"));
+        assert_eq!(url("http://127.0.0.1:8080").as_deref(), Some("http://127.0.0.1:8080"));
+    }
+
+    #[test]
+    fn the_transport_is_decided_on_the_parsed_scheme_and_host() {
+        let https = Transport { https: true, cookies_secure: true };
+        let plain_dev = Transport { https: false, cookies_secure: false };
+        let plain_public = Transport { https: false, cookies_secure: true };
+        for (url, expected) in [
+            ("https://auth.example.com", https),
+            ("HTTPS://Auth.Example.COM", https),
+            ("https://localhost:8443", https),
+            ("http://localhost:8080", plain_dev),
+            ("HTTP://LOCALHOST:8080", plain_dev),
+            ("http://127.0.0.1:8080", plain_dev),
+            ("http://[::1]:8080", plain_dev),
+            // What the prefix match took for the loopback.
+            ("http://localhost.example.com", plain_public),
+            ("http://127.0.0.1.example.com", plain_public),
+            ("http://localhost@auth.example.com", plain_public),
+            ("not a url", plain_public),
+        ] {
+            assert_eq!(Transport::of(url), expected, "{url}");
         }
     }
 }

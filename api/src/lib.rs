@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod outbound;
 pub mod request_id;
 pub mod routes;
+pub mod security_headers;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

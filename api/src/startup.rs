@@ -15,12 +15,13 @@ use crate::auth::jwt::KeySet;
 use crate::auth::password::PasswordHasher;
 use crate::bootstrap::{self, Outcome};
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, Transport};
 use crate::db::{self, Db};
 use crate::error::extractors;
 use crate::metrics::Metrics;
 use crate::request_id::RequestId;
 use crate::routes;
+use crate::security_headers::{self, SecurityHeaders};
 use crate::state::AppState;
 
 pub struct Application {
@@ -76,6 +77,7 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("AUTH_LISTEN: cannot bind {}: {e}", config.listen))?;
         let addr = listener.local_addr()?;
         let public_url: Arc<str> = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}")).into();
+        let transport = Transport::of(&public_url);
 
         let current = config.jwt_key_pem.as_ref().ok_or_else(|| anyhow::anyhow!("AUTH_JWT_KEY_FILE: required"))?;
         let previous: Vec<&str> = config.jwt_previous_key_pems.iter().map(|p| p.expose().as_str()).collect();
@@ -124,6 +126,7 @@ impl Application {
             mailer,
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
             oidc: Arc::new(crate::auth::oidc::OidcClient::new(outbound)),
+            transport,
         };
         crate::notices::spawn_sender(
             state.db.clone(),
@@ -170,6 +173,7 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<(Server, Weak<A
     // (built per worker, it cost each a copy of the whole document: docs/PERFORMANCE.md).
     let spec_json =
         web::Bytes::from(serde_json::to_vec(&crate::openapi::spec()).context("serializing the OpenAPI document")?);
+    let security = SecurityHeaders::new(data.transport);
     let server = HttpServer::new(move || {
         let metrics = data.metrics.clone();
         let spec_json = spec_json.clone();
@@ -184,6 +188,8 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<(Server, Weak<A
                 let method = req.method().to_string();
                 let route = routes::route_label(&req);
                 let request_id = RequestId::of(req.headers());
+                // Classified now: an error answer below is built after the request is gone.
+                let class = security_headers::Class::of(req.path());
                 // Every line logged while serving the request carries these (never the raw
                 // path: it may hold ids).
                 let span = tracing::info_span!("request", method = %method, route = %route, request_id = %request_id);
@@ -193,7 +199,8 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<(Server, Weak<A
                     let (res, status) = match fut.await {
                         Ok(res) => {
                             let (req, res) = routes::problem_guard(res).into_parts();
-                            let res = request_id.stamp(res);
+                            let mut res = request_id.stamp(res);
+                            security.stamp(class, res.headers_mut());
                             let status = res.status();
                             (Ok(ServiceResponse::new(req, res)), status)
                         }
@@ -201,7 +208,8 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<(Server, Weak<A
                         // answer is built here, inside the span, so that it is logged, counted
                         // and stamped like any other, and handed on ready-made.
                         Err(e) => {
-                            let answer = request_id.stamp(e.error_response());
+                            let mut answer = request_id.stamp(e.error_response());
+                            security.stamp(class, answer.headers_mut());
                             let status = answer.status();
                             (Err(InternalError::from_response(e, answer).into()), status)
                         }

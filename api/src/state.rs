@@ -28,6 +28,8 @@ pub struct AppState {
     pub outbox_wake: Arc<tokio::sync::Notify>,
     /// OpenID Connect client with its discovery cache.
     pub oidc: Arc<crate::auth::oidc::OidcClient>,
+    /// What the public URL's scheme and host decide (`Secure` cookies, HSTS), judged once.
+    pub transport: crate::config::Transport,
 }
 
 impl AppState {
@@ -46,9 +48,8 @@ impl AppState {
         self.config.session_idle_minutes * 60
     }
 
-    /// Cookies drop `Secure` only for plain-http development on the loopback.
+    /// Cookies drop `Secure` only for plain-http development on the loopback ([`crate::config::Transport`]).
     pub fn cookies_secure(&self) -> bool {
-        let url = &*self.public_url;
-        !(url.starts_with("http://localhost") || url.starts_with("http://127.0.0.1") || url.starts_with("http://[::1]"))
+        self.transport.cookies_secure
     }
 }
