@@ -7,15 +7,16 @@ use crate::auth::tokens::random_token;
 use crate::db::audit::{self, NewEvent, Origin};
 use crate::db::users::User;
 use crate::db::{tenants, users, write_tx, AnyConnection};
-use crate::domain::{Email, NewPassword, TenantSlug};
+use crate::domain::{Email, NewPassword, Secret, TenantSlug};
 
 /// What `ensure_admin` did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
     AlreadyThere,
     Created,
-    /// Created with a generated password, to be shown once.
-    CreatedWithPassword(String),
+    /// Created with a generated password, to be shown once on the terminal (redacted in `Debug`,
+    /// so no log line can carry it).
+    CreatedWithPassword(Secret<String>),
 }
 
 /// Creates the site (if missing) and its admin (if missing). Without a password one is generated.
@@ -73,7 +74,11 @@ pub fn ensure_admin(
         let now_there = admin_exists(conn, &slug, &email).context("looking again for the site and its admin")?;
         return if now_there { Ok(Outcome::AlreadyThere) } else { Err(e) };
     }
-    Ok(if generated { Outcome::CreatedWithPassword(password.expose().to_string()) } else { Outcome::Created })
+    Ok(if generated {
+        Outcome::CreatedWithPassword(Secret::new(password.expose().to_string()))
+    } else {
+        Outcome::Created
+    })
 }
 
 /// Whether the site exists and has a user with that e-mail.

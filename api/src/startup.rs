@@ -96,11 +96,13 @@ impl Application {
             // The whole chain (`AUTH_BOOTSTRAP_*: creating …: <the database's words>`), not only its head.
             .context("AUTH_BOOTSTRAP_*")?;
             if let Outcome::CreatedWithPassword(password) = outcome {
-                // Shown once on the console, never logged: the operator's only copy.
-                println!(
-                    "\n  Demo site '{}' with admin {} created.\n  Admin password (shown only this once): {password}\n",
+                // Shown once on the terminal, never logged: the operator's only copy. Standard
+                // error, not standard output, which is the JSON log stream that collectors keep.
+                eprintln!(
+                    "\n  Demo site '{}' with admin {} created.\n  Admin password (shown only this once): {}\n",
                     config.bootstrap_tenant.as_deref().unwrap_or_default(),
                     config.bootstrap_admin_email.as_deref().unwrap_or_default(),
+                    password.expose(),
                 );
             }
         }
