@@ -454,6 +454,52 @@ export function apiClient(base) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Content-Security-Policy violations: every journey fails on one.
+
+/** Reported inside the page by the `securitypolicyviolation` event, before any app script runs. */
+const CSP_LISTENER = `(() => {
+  document.addEventListener('securitypolicyviolation', (e) => {
+    const report = window.__cxCspViolation;
+    if (typeof report === 'function') {
+      report([e.violatedDirective, e.blockedURI || '(inline)', e.sourceFile ? e.sourceFile + ':' + e.lineNumber : ''].join(' '));
+    }
+  }, true);
+})();`;
+
+/**
+ * Makes every context of `browser` (those the journeys open themselves too) report its CSP
+ * violations into `violations`: the page's `securitypolicyviolation` events and the console's
+ * "Content Security Policy" messages (Chromium logs both for one violation; either is enough).
+ */
+export function watchCspViolations(browser, violations) {
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (...args) => {
+    const context = await newContext(...args);
+    await context.exposeBinding('__cxCspViolation', ({ page }, text) => {
+      violations.push(`${page?.url() ?? '?'}: ${text}`);
+    });
+    await context.addInitScript(CSP_LISTENER);
+    context.on('console', (msg) => {
+      if (/Content[- ]Security[- ]Policy/i.test(msg.text())) violations.push(`console: ${msg.text()}`);
+    });
+    context.on('weberror', (err) => {
+      const text = String(err.error()?.message ?? err.error());
+      if (/Content[- ]Security[- ]Policy/i.test(text)) violations.push(`page error: ${text}`);
+    });
+    return context;
+  };
+  return browser;
+}
+
+/** Throws when `violations` grew past `from` (the count when the journey started). */
+export function assertNoCspViolations(violations, from = 0, name = 'the journey') {
+  const seen = violations.slice(from);
+  if (seen.length > 0) {
+    throw new Error(`${name}: ${seen.length} Content-Security-Policy violation(s):\n  ${seen.join('\n  ')}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The whole stack for one test file.
 
 let counter = 0;
@@ -504,6 +550,9 @@ export async function startStack({ oidcClients = [] } = {}) {
       args: CHROMIUM_ARGS,
     });
     started.push(() => browser.close());
+    /** Every CSP violation any page of this stack reported, oldest first. */
+    const cspViolations = [];
+    watchCspViolations(browser, cspViolations);
 
     mkdirSync(SCREENSHOTS, { recursive: true });
     const client = apiClient(base);
@@ -516,9 +565,12 @@ export async function startStack({ oidcClients = [] } = {}) {
     }
 
     async function journey(name, fn) {
+      const cspFrom = cspViolations.length;
       const { context, page } = await newPage();
       try {
         await fn(page, context);
+        // Also what the journey's other contexts (a second browser, a second user) reported.
+        assertNoCspViolations(cspViolations, cspFrom, name);
       } finally {
         try {
           await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
@@ -529,7 +581,7 @@ export async function startStack({ oidcClients = [] } = {}) {
       }
     }
 
-    return { base, redirectUri, mail, oidc, api, browser, client, newPage, journey, stop: stopAll };
+    return { base, redirectUri, mail, oidc, api, browser, client, newPage, journey, cspViolations, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;
