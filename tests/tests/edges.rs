@@ -173,7 +173,62 @@ async fn an_address_differing_only_by_normalisation_is_the_existing_duplicate(b:
     assert_field_refused(&r, "email", "the admin in capitals");
 }
 
+/// Rows stored before the normal form (lower-cased only): rewritten once, by the migration that
+/// introduced it; a row that would become another user's twin is left as it was.
+async fn addresses_stored_before_are_put_in_their_normal_form(b: Backend) {
+    use cloudcx_auth::db::schema::users;
+    use diesel::{ExpressionMethods as _, QueryDsl as _, RunQueryDsl as _};
+    let app = spawn_app(b).await;
+    let admin = app.admin_token().await;
+    // What the older code stored for these inputs (`to_lowercase` only).
+    let stored_before = [
+        ("le\u{301}gacy@acme.example", "l\u{e9}gacy@acme.example"),
+        (
+            "\u{3bf}\u{3b4}\u{3c5}\u{3c3}\u{3c3}\u{3b5}\u{3c5}\u{3c2}@acme.example",
+            "\u{3bf}\u{3b4}\u{3c5}\u{3c3}\u{3c3}\u{3b5}\u{3c5}\u{3c3}@acme.example",
+        ),
+        // A twin of the "zoë" below once normalised: left as it was.
+        ("zoe\u{308}@acme.example", "zoe\u{308}@acme.example"),
+    ];
+    let mut ids = Vec::new();
+    for (i, (old, _)) in stored_before.iter().enumerate() {
+        let (id, _, _) = app.create_agent(&admin, &format!("legacy{i}")).await;
+        let old = old.to_string();
+        let row = id.clone();
+        app.with_db(move |c| diesel::update(users::table.find(row)).set(users::email.eq(old)).execute(c)).await;
+        ids.push(id);
+    }
+    let (zoe, _, _) = app.create_agent(&admin, "zoe").await;
+    let composed = "zo\u{eb}@acme.example".to_string();
+    app.with_db(move |c| diesel::update(users::table.find(zoe)).set(users::email.eq(composed)).execute(c)).await;
+
+    // Start-up again, as after an upgrade: the marker migration is pending once more.
+    app.with_db(|c| {
+        diesel::sql_query("DELETE FROM __diesel_schema_migrations WHERE version = '20261206170000'").execute(c)?;
+        cloudcx_auth::db::migrate(c).map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))
+    })
+    .await;
+
+    for ((_, now), id) in stored_before.iter().zip(&ids) {
+        let row = id.clone();
+        let email: String = app.with_db(move |c| users::table.find(row).select(users::email).first(c)).await;
+        assert_eq!(&email, now, "user {id}");
+    }
+    let r = app.login(TENANT, "L\u{c9}GACY@acme.example", "legacy0-Secret-Pass-42").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(claims_of(r.body["access_token"].as_str().expect("token"))["sub"], ids[0].as_str());
+    let r = app
+        .login(
+            TENANT,
+            "\u{39f}\u{394}\u{3a5}\u{3a3}\u{3a3}\u{395}\u{3a5}\u{3a3}@acme.example",
+            "legacy1-Secret-Pass-42",
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
 both_databases!(
+    addresses_stored_before_are_put_in_their_normal_form,
     an_sso_application_name_prints_or_is_refused,
     a_nul_in_a_display_name_is_refused_on_both_databases,
     a_user_display_name_prints_or_is_refused,

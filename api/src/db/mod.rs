@@ -332,14 +332,41 @@ pub fn migrate(conn: &mut AnyConnection) -> anyhow::Result<()> {
     match conn {
         AnyConnection::Postgresql(pg) => {
             pg.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
-            let result = pg.run_pending_migrations(PG_MIGRATIONS).map(|_| ()).map_err(|e| anyhow::anyhow!(e));
-            pg.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+            let result = pg.run_pending_migrations(PG_MIGRATIONS).map(versions).map_err(|e| anyhow::anyhow!(e));
+            // The data steps run under the same lock: one instance rewrites, the others wait.
+            let result = result.and_then(|applied| data_steps(conn, &applied));
+            if let AnyConnection::Postgresql(pg) = conn {
+                pg.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+            }
             result
         }
         AnyConnection::Sqlite(lite) => {
-            lite.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()).map_err(|e| anyhow::anyhow!(e))
+            let applied =
+                lite.run_pending_migrations(SQLITE_MIGRATIONS).map(versions).map_err(|e| anyhow::anyhow!(e))?;
+            data_steps(conn, &applied)
         }
     }
+}
+
+/// The applied migrations' versions, digits only (`2026-12-06-170000` → `20261206170000`).
+fn versions(applied: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
+    applied.iter().map(|v| v.to_string().chars().filter(char::is_ascii_digit).collect()).collect()
+}
+
+/// Work in Rust that a migration just applied calls for (SQL cannot do it alike on both databases).
+fn data_steps(conn: &mut AnyConnection, applied: &[String]) -> anyhow::Result<()> {
+    if applied.iter().any(|v| v == "20261206170000") {
+        let report = users::normalise_stored_emails(conn).map_err(|e| anyhow::anyhow!("normalising e-mails: {e}"))?;
+        if report.rewritten > 0 || !report.left_as_they_were.is_empty() {
+            tracing::warn!(
+                rewritten = report.rewritten,
+                left_as_they_were = ?report.left_as_they_were,
+                "e-mail addresses put in their normal form; the users listed keep theirs (a twin address \
+                 exists, or it is no longer valid) and cannot sign in until an admin resolves it"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Reverts every migration (used by the up → down → up test).

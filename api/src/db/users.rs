@@ -86,6 +86,43 @@ pub fn insert(conn: &mut AnyConnection, user: &User) -> QueryResult<bool> {
     }
 }
 
+/// What [`normalise_stored_emails`] did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct EmailNormalisation {
+    /// Rows whose address was rewritten into its normal form.
+    pub rewritten: usize,
+    /// Ids of users whose address stayed as it was: another user of the site already has the
+    /// normal form (two accounts that are one address now), or it is not a valid address today
+    /// (an invisible character).
+    pub left_as_they_were: Vec<String>,
+}
+
+/// Rewrites every stored address that is not in [`Email`](crate::domain::Email)'s normal form.
+/// Addresses used to be lower-cased only, and only non-ASCII ones can differ. Each row is its
+/// own statement (no transaction): a twin that the unique (site, e-mail) index refuses is left
+/// as it was, and reported.
+pub fn normalise_stored_emails(conn: &mut AnyConnection) -> QueryResult<EmailNormalisation> {
+    let rows: Vec<(String, String)> = users::table.select((users::id, users::email)).load(conn)?;
+    let mut report = EmailNormalisation::default();
+    for (id, stored) in rows.into_iter().filter(|(_, e)| !e.is_ascii()) {
+        let Ok(normal) = crate::domain::Email::parse(&stored) else {
+            report.left_as_they_were.push(id);
+            continue;
+        };
+        if normal.as_str() == stored {
+            continue;
+        }
+        match diesel::update(users::table.find(&id)).set(users::email.eq(normal.as_str())).execute(conn) {
+            Ok(_) => report.rewritten += 1,
+            Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+                report.left_as_they_were.push(id)
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(report)
+}
+
 pub fn touch_sign_in(conn: &mut AnyConnection, id: &str, now: i64) -> QueryResult<()> {
     diesel::update(users::table.find(id)).set(users::last_sign_in_at.eq(now)).execute(conn)?;
     Ok(())
