@@ -38,7 +38,7 @@ static ONE_YEAR: HeaderValue = HeaderValue::from_static("max-age=31536000");
 
 /// Answers that carry tokens, personal data or account state: never kept by a browser or proxy
 /// cache, error answers included.
-const NO_STORE_PREFIXES: [&str; 4] = ["/api/v1/me", "/api/v1/admin", "/api/v1/auth", "/oauth"];
+const NO_STORE_PREFIXES: [&str; 5] = ["/api/v1/me", "/api/v1/admin", "/api/v1/auth", "/api/v1/users", "/oauth"];
 
 /// What a path is, for these headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,10 +125,17 @@ mod tests {
         assert_eq!(Class::of("/docs"), Class::Docs);
         assert_eq!(Class::of("/docs/swagger-ui.css"), Class::Docs);
         assert_eq!(Class::of("/docsx"), Class::App);
-        for p in ["/api/v1/me", "/api/v1/me/2fa", "/api/v1/admin/users", "/api/v1/auth/login", "/oauth/token"] {
+        for p in [
+            "/api/v1/me",
+            "/api/v1/me/2fa",
+            "/api/v1/admin/users",
+            "/api/v1/auth/login",
+            "/oauth/token",
+            "/api/v1/users/x",
+        ] {
             assert_eq!(Class::of(p), Class::Api { no_store: true }, "{p}");
         }
-        for p in ["/api/v1/meet", "/api/v1/users/x", "/healthz", "/.well-known/jwks.json", "/api-docs/openapi.json"] {
+        for p in ["/api/v1/meet", "/healthz", "/.well-known/jwks.json", "/api-docs/openapi.json"] {
             assert_eq!(Class::of(p), Class::Api { no_store: false }, "{p}");
         }
     }

@@ -204,7 +204,7 @@ async fn addresses_stored_before_are_put_in_their_normal_form(b: Backend) {
 
     // Start-up again, as after an upgrade: the marker migration is pending once more.
     app.with_db(|c| {
-        diesel::sql_query("DELETE FROM __diesel_schema_migrations WHERE version = '20261206170000'").execute(c)?;
+        diesel::sql_query("DELETE FROM __diesel_schema_migrations WHERE version = '20261206000010'").execute(c)?;
         cloudcx_auth::db::migrate(c).map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))
     })
     .await;

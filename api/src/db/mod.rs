@@ -348,14 +348,14 @@ pub fn migrate(conn: &mut AnyConnection) -> anyhow::Result<()> {
     }
 }
 
-/// The applied migrations' versions, digits only (`2026-12-06-170000` → `20261206170000`).
+/// The applied migrations' versions, digits only (`2026-12-06-000010` → `20261206000010`).
 fn versions(applied: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
     applied.iter().map(|v| v.to_string().chars().filter(char::is_ascii_digit).collect()).collect()
 }
 
 /// Work in Rust that a migration just applied calls for (SQL cannot do it alike on both databases).
 fn data_steps(conn: &mut AnyConnection, applied: &[String]) -> anyhow::Result<()> {
-    if applied.iter().any(|v| v == "20261206170000") {
+    if applied.iter().any(|v| v == "20261206000010") {
         let report = users::normalise_stored_emails(conn).map_err(|e| anyhow::anyhow!("normalising e-mails: {e}"))?;
         if report.rewritten > 0 || !report.left_as_they_were.is_empty() {
             tracing::warn!(
