@@ -17,7 +17,7 @@ use crate::db::{mfa, sessions, tenants, throttle, users, write_tx, AnyConnection
 use crate::domain::{device_name, Email, NewPassword, Role, Secret, TenantSlug, MAX_PASSWORD_CHARS};
 use crate::error::{ApiError, Problem};
 use crate::notices;
-use crate::routes::extract::{self, AdminUser, AuthUser};
+use crate::routes::extract::{self, AdminUser, AuthUser, FreshAdmin};
 use crate::routes::views::UserView;
 use crate::state::AppState;
 
@@ -449,6 +449,7 @@ fn guard_self_and_last_admin(
     request_body = UpdateUserRequest,
     responses(
         (status = 200, body = UserView),
+        (status = 403, description = "`forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`self_action_forbidden`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
@@ -457,7 +458,7 @@ fn guard_self_and_last_admin(
 pub async fn update_user(
     req: HttpRequest,
     state: web::Data<AppState>,
-    admin: AdminUser,
+    FreshAdmin(admin): FreshAdmin,
     path: web::Path<String>,
     body: web::Json<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -519,13 +520,14 @@ pub async fn update_user(
     params(("id" = String, Path)),
     responses(
         (status = 204, description = "Unlocked"),
+        (status = 403, description = "`forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn unlock(
     req: HttpRequest,
     state: web::Data<AppState>,
-    admin: AdminUser,
+    FreshAdmin(admin): FreshAdmin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let user = target(&state, &admin, path.into_inner()).await?;
@@ -563,13 +565,14 @@ pub async fn unlock(
     params(("id" = String, Path)),
     responses(
         (status = 202, description = "The link is on its way"),
+        (status = 403, description = "`forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn send_reset_link(
     req: HttpRequest,
     state: web::Data<AppState>,
-    admin: AdminUser,
+    FreshAdmin(admin): FreshAdmin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let user = target(&state, &admin, path.into_inner()).await?;
@@ -607,6 +610,7 @@ pub async fn send_reset_link(
     params(("id" = String, Path)),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 403, description = "`forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`self_action_forbidden`", body = Problem, content_type = "application/problem+json"),
     )
@@ -614,7 +618,7 @@ pub async fn send_reset_link(
 pub async fn delete_user(
     req: HttpRequest,
     state: web::Data<AppState>,
-    admin: AdminUser,
+    FreshAdmin(admin): FreshAdmin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let user = target(&state, &admin, path.into_inner()).await?;

@@ -1500,7 +1500,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not an admin */
+            /** @description `forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1574,7 +1574,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not an admin */
+            /** @description `forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1688,7 +1688,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not an admin */
+            /** @description `forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1811,7 +1811,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not an admin */
+            /** @description `forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1951,7 +1951,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not allowed here (a service token on a user route, not an admin) */
+            /** @description `forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2021,7 +2021,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not allowed here (a service token on a user route, not an admin) */
+            /** @description `forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2219,7 +2219,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not an admin */
+            /** @description `forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2293,7 +2293,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not allowed here (a service token on a user route, not an admin) */
+            /** @description `forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2372,7 +2372,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not allowed here (a service token on a user route, not an admin) */
+            /** @description `forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2469,7 +2469,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not an admin */
+            /** @description `forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2561,7 +2561,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not allowed here (a service token on a user route, not an admin) */
+            /** @description `forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2626,7 +2626,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not allowed here (a service token on a user route, not an admin) */
+            /** @description `forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes) */
             403: {
                 headers: {
                     [name: string]: unknown;
