@@ -3,6 +3,11 @@
 # fresh PostgreSQL database and fresh accounts, once signed in as an agent and once as an admin.
 # Every operation is exercised; the checks: no 5xx, every answer as declared (status, content
 # type, schema) and every error under /api/ problem+json with a `code` (tests/schemathesis/st_hooks.py).
+# The fuzzed account signs in again every 5 minutes, so the routes that need a sign-in within 10
+# minutes (`/me`'s sensitive actions, every admin change) see a fresh one; the operations that stop
+# at a secret no generated value matches (a live refresh token or `mfa_token`, the password, a
+# session with a second factor) get the real one in every other case (st_hooks.py), so
+# no operation is only ever answered 401/403 by the run as a whole.
 #
 #   bash scripts/schemathesis.sh                      # standalone (builds nothing: needs the binary)
 #   CLOUDCX_BIN=path/to/cloudcx-auth bash scripts/schemathesis.sh

@@ -11,7 +11,7 @@ use crate::db::users::User;
 use crate::db::{mfa, tenants, users, write_tx};
 use crate::domain::{DisplayName, Email, NewPassword, Role, Secret};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::routes::extract::{self, AdminUser};
+use crate::routes::extract::{self, AdminUser, FreshAdmin};
 use crate::routes::views::UserView;
 use crate::state::AppState;
 
@@ -60,14 +60,14 @@ pub async fn list_users(state: web::Data<AppState>, admin: AdminUser) -> Result<
     responses(
         (status = 201, body = UserView),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` (also an e-mail already in use) or `weak_password`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_user(
     req: HttpRequest,
     state: web::Data<AppState>,
-    admin: AdminUser,
+    FreshAdmin(admin): FreshAdmin,
     body: web::Json<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -240,7 +240,7 @@ pub struct ResetTwoFactorRequest {
     request_body = ResetTwoFactorRequest,
     responses(
         (status = 204, description = "Reset"),
-        (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found` (also a user of another site)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`mfa_not_enabled`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: a reason is required", body = Problem, content_type = "application/problem+json"),
@@ -249,7 +249,7 @@ pub struct ResetTwoFactorRequest {
 pub async fn reset_two_factor(
     req: HttpRequest,
     state: web::Data<AppState>,
-    admin: AdminUser,
+    FreshAdmin(admin): FreshAdmin,
     path: web::Path<String>,
     body: web::Json<ResetTwoFactorRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -325,14 +325,14 @@ pub async fn get_settings(admin: AdminUser) -> HttpResponse {
     request_body = SiteSettings,
     responses(
         (status = 200, body = SiteSettings),
-        (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn patch_settings(
     req: HttpRequest,
     state: web::Data<AppState>,
-    admin: AdminUser,
+    FreshAdmin(admin): FreshAdmin,
     body: web::Json<SiteSettings>,
 ) -> Result<HttpResponse, ApiError> {
     let value = body.require_2fa;

@@ -127,6 +127,29 @@ impl FromRequest for AdminUser {
     }
 }
 
+/// A signed-in admin whose sign-in is at most 10 minutes old: what every state-changing admin
+/// route takes, so a stolen admin token or refresh cookie is not a lasting takeover of the site.
+/// Checked in order: 401 `unauthenticated`, 403 `forbidden` (not an admin), then 403
+/// `reauth_required` (the session's `auth_time` against the app's clock; `POST /auth/reauth`
+/// renews it). Handlers destructure it, `FreshAdmin(admin): FreshAdmin`, and go on with the
+/// [`AdminUser`] inside.
+pub struct FreshAdmin(pub AdminUser);
+
+impl FromRequest for FreshAdmin {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let state = state(req);
+        let admin = AdminUser::from_request(req, payload);
+        Box::pin(async move {
+            let admin = admin.await?;
+            admin.0.require_fresh(state?.now())?;
+            Ok(FreshAdmin(admin))
+        })
+    }
+}
+
 /// The client's address: the peer, or — only when the peer is a trusted proxy — the nearest
 /// untrusted address of `X-Forwarded-For`.
 pub fn client_ip(req: &HttpRequest, state: &AppState) -> Option<IpAddr> {

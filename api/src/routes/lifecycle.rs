@@ -18,7 +18,7 @@ use crate::domain::{device_name, DisplayName, Email, NewPassword, Role, Secret, 
 use crate::error::{ApiError, Problem};
 use crate::grants;
 use crate::notices;
-use crate::routes::extract::{self, AdminUser, AuthUser};
+use crate::routes::extract::{self, AdminUser, AuthUser, FreshAdmin};
 use crate::routes::views::UserView;
 use crate::state::AppState;
 
@@ -410,6 +410,7 @@ async fn target(state: &AppState, admin: &AdminUser, id: String) -> Result<User,
     request_body = UpdateUserRequest,
     responses(
         (status = 200, body = UserView),
+        (status = 403, description = "`forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`self_action_forbidden`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
@@ -418,7 +419,7 @@ async fn target(state: &AppState, admin: &AdminUser, id: String) -> Result<User,
 pub async fn update_user(
     req: HttpRequest,
     state: web::Data<AppState>,
-    admin: AdminUser,
+    FreshAdmin(admin): FreshAdmin,
     path: web::Path<String>,
     body: web::Json<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -453,13 +454,14 @@ pub async fn update_user(
     params(("id" = String, Path)),
     responses(
         (status = 204, description = "Unlocked"),
+        (status = 403, description = "`forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn unlock(
     req: HttpRequest,
     state: web::Data<AppState>,
-    admin: AdminUser,
+    FreshAdmin(admin): FreshAdmin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let user = target(&state, &admin, path.into_inner()).await?;
@@ -497,13 +499,14 @@ pub async fn unlock(
     params(("id" = String, Path)),
     responses(
         (status = 202, description = "The link is on its way"),
+        (status = 403, description = "`forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn send_reset_link(
     req: HttpRequest,
     state: web::Data<AppState>,
-    admin: AdminUser,
+    FreshAdmin(admin): FreshAdmin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let user = target(&state, &admin, path.into_inner()).await?;
@@ -541,6 +544,7 @@ pub async fn send_reset_link(
     params(("id" = String, Path)),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 403, description = "`forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`self_action_forbidden`", body = Problem, content_type = "application/problem+json"),
     )
@@ -548,7 +552,7 @@ pub async fn send_reset_link(
 pub async fn delete_user(
     req: HttpRequest,
     state: web::Data<AppState>,
-    admin: AdminUser,
+    FreshAdmin(admin): FreshAdmin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, now, origin, actor) =

@@ -14,7 +14,7 @@ use crate::db::service_clients::{self, ServiceClient};
 use crate::db::{mfa, sessions, tenants, users, write_tx};
 use crate::domain::KNOWN_SCOPES;
 use crate::error::{ApiError, FieldError, Problem};
-use crate::routes::extract::{self, bearer, AdminUser};
+use crate::routes::extract::{self, bearer, AdminUser, FreshAdmin};
 use crate::routes::views::{TenantView, TwoFactorSummary};
 use crate::state::AppState;
 
@@ -182,14 +182,14 @@ pub async fn list_clients(state: web::Data<AppState>, admin: AdminUser) -> Resul
     request_body = CreateServiceClient,
     responses(
         (status = 201, body = ServiceClientCreated),
-        (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_client(
     req: HttpRequest,
     state: web::Data<AppState>,
-    admin: AdminUser,
+    FreshAdmin(admin): FreshAdmin,
     body: web::Json<CreateServiceClient>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -264,14 +264,14 @@ pub async fn create_client(
     params(("client_id" = String, Path)),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn delete_client(
     req: HttpRequest,
     state: web::Data<AppState>,
-    admin: AdminUser,
+    FreshAdmin(admin): FreshAdmin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (client_id, now, origin, actor) = (path.into_inner(), state.now(), extract::origin(&req, &state), admin.0.user);

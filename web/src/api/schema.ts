@@ -1507,7 +1507,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not an admin */
+            /** @description `forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1581,7 +1581,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not an admin */
+            /** @description `forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1695,7 +1695,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not an admin */
+            /** @description `forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1818,7 +1818,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not an admin */
+            /** @description `forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1958,7 +1958,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not allowed here (a service token on a user route, not an admin) */
+            /** @description `forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2028,7 +2028,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not allowed here (a service token on a user route, not an admin) */
+            /** @description `forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2226,7 +2226,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not an admin */
+            /** @description `forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2300,7 +2300,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not allowed here (a service token on a user route, not an admin) */
+            /** @description `forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2379,7 +2379,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not allowed here (a service token on a user route, not an admin) */
+            /** @description `forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2476,7 +2476,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not an admin */
+            /** @description `forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2568,7 +2568,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not allowed here (a service token on a user route, not an admin) */
+            /** @description `forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2633,7 +2633,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not allowed here (a service token on a user route, not an admin) */
+            /** @description `forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes) */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -14,7 +14,7 @@ use crate::db::users::User;
 use crate::db::{write_tx, AnyConnection};
 use crate::domain::DisplayName;
 use crate::error::{ApiError, FieldError, Problem};
-use crate::routes::extract::{self, AdminUser};
+use crate::routes::extract::{self, AdminUser, FreshAdmin};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -219,14 +219,14 @@ pub async fn list_providers(state: web::Data<AppState>, admin: AdminUser) -> Res
     request_body = ProviderInput,
     responses(
         (status = 201, body = ProviderView),
-        (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_provider(
     req: HttpRequest,
     state: web::Data<AppState>,
-    admin: AdminUser,
+    FreshAdmin(admin): FreshAdmin,
     body: web::Json<ProviderInput>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.now();
@@ -297,6 +297,7 @@ pub async fn get_provider(
     request_body = ProviderInput,
     responses(
         (status = 200, body = ProviderView),
+        (status = 403, description = "`forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
     )
@@ -304,7 +305,7 @@ pub async fn get_provider(
 pub async fn patch_provider(
     req: HttpRequest,
     state: web::Data<AppState>,
-    admin: AdminUser,
+    FreshAdmin(admin): FreshAdmin,
     path: web::Path<String>,
     body: web::Json<ProviderInput>,
 ) -> Result<HttpResponse, ApiError> {
@@ -333,13 +334,14 @@ pub async fn patch_provider(
     params(("id" = String, Path)),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 403, description = "`forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn delete_provider(
     req: HttpRequest,
     state: web::Data<AppState>,
-    admin: AdminUser,
+    FreshAdmin(admin): FreshAdmin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let p = own_provider(&state, &admin, path.into_inner()).await?;
@@ -383,6 +385,9 @@ pub struct ProviderTest {
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
+// No fresh sign-in here, unlike the routes that change an application: this one changes nothing
+// of the site. It reads what the configured issuer publishes (at most renewing the in-process
+// discovery cache with it, as the cache's expiry would) and answers; it writes no row.
 pub async fn test_provider(
     state: web::Data<AppState>,
     admin: AdminUser,

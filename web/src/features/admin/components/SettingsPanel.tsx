@@ -1,11 +1,15 @@
 import { Alert, Loading } from '@/components/Alert';
 import { problemMessage } from '@/lib/problem';
+import { useSensitive } from '@/lib/reauth';
 import { useAction, useAsync } from '@/lib/use-async';
 import { getSettings, patchSettings } from '../api/settings';
 
 export function SettingsPanel() {
   const settings = useAsync(getSettings, []);
-  const save = useAction(async (require2fa: boolean) => settings.setData(await patchSettings({ require_2fa: require2fa })));
+  const sensitive = useSensitive();
+  const save = useAction(async (require2fa: boolean) =>
+    settings.setData(await sensitive(() => patchSettings({ require_2fa: require2fa }))),
+  );
   const s = settings.data;
   return (
     <section aria-labelledby="settings-title">

@@ -4,6 +4,7 @@ import { Button } from '@/components/Button';
 import { Dialog } from '@/components/Dialog';
 import { Field } from '@/components/Field';
 import { problemMessage } from '@/lib/problem';
+import { useSensitive } from '@/lib/reauth';
 import { useAction, useAsync } from '@/lib/use-async';
 import {
   createProvider,
@@ -25,9 +26,10 @@ export function SsoAppsPanel() {
   const providers = useAsync(listProviders, []);
   const [editing, setEditing] = useState<ProviderView | 'new' | null>(null);
   const [tests, setTests] = useState<Record<string, ProviderTest>>({});
+  const sensitive = useSensitive();
 
   const toggle = useAction(async (p: ProviderView) => {
-    await patchProvider(p.id, { enabled: !p.enabled });
+    await sensitive(() => patchProvider(p.id, { enabled: !p.enabled }));
     providers.reload();
   });
   const test = useAction(async (p: ProviderView) => {
@@ -112,6 +114,7 @@ function ProviderDialog({ provider, onClose, onSaved }: { provider: ProviderView
   const [allowed, setAllowed] = useState((provider?.allowed_tenants ?? []).join(', '));
   const [trustMfa, setTrustMfa] = useState(provider?.trust_idp_mfa ?? false);
   const [enabled, setEnabled] = useState(provider?.enabled ?? true);
+  const sensitive = useSensitive();
 
   const save = useAction(async () => {
     const body: ProviderInput = {
@@ -125,8 +128,8 @@ function ProviderDialog({ provider, onClose, onSaved }: { provider: ProviderView
     };
     // The secret is write-only: left empty on edit, the stored one stays.
     if (secret) body.client_secret = secret;
-    if (provider) await patchProvider(provider.id, body);
-    else await createProvider({ ...body, kind });
+    if (provider) await sensitive(() => patchProvider(provider.id, body));
+    else await sensitive(() => createProvider({ ...body, kind }));
     onSaved();
   });
 

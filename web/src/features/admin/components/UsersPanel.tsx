@@ -319,8 +319,9 @@ function DeleteUserDialog({ user, onClose, onDeleted }: { user: User; onClose: (
 }
 
 function AddUserDialog({ onClose, onAdded }: { onClose: () => void; onAdded: (u: User) => void }) {
+  const sensitive = useSensitive();
   const [form, setForm] = useState({ email: '', display_name: '', password: '', role: 'agent' as 'agent' | 'admin' });
-  const action = useAction(async () => onAdded(await createUser(form)));
+  const action = useAction(async () => onAdded(await sensitive(() => createUser(form))));
   function submit(e: FormEvent) {
     e.preventDefault();
     void action.run();
@@ -365,10 +366,11 @@ function AddUserDialog({ onClose, onAdded }: { onClose: () => void; onAdded: (u:
 }
 
 function ResetDialog({ user, onClose, onDone }: { user: User; onClose: () => void; onDone: () => void }) {
+  const sensitive = useSensitive();
   const [reason, setReason] = useState('');
   const [ticket, setTicket] = useState('');
   const action = useAction(async () => {
-    await resetTwoFactor(user.id, { reason: reason.trim(), ticket: ticket.trim() || null });
+    await sensitive(() => resetTwoFactor(user.id, { reason: reason.trim(), ticket: ticket.trim() || null }));
     onDone();
   });
   function submit(e: FormEvent) {
