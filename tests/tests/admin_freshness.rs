@@ -28,6 +28,7 @@ both_databases!(
     deleting_a_service_client_needs_a_fresh_admin_sign_in,
     a_non_admin_is_answered_forbidden_before_any_freshness_check,
     reading_and_testing_need_no_fresh_sign_in,
+    every_state_changing_admin_route_in_the_route_table_needs_a_fresh_sign_in,
 );
 
 /// A moment past the 10-minute window, well inside the access token's 15 minutes.
@@ -326,4 +327,46 @@ async fn reading_and_testing_need_no_fresh_sign_in(b: Backend) {
     let r = app.post_auth(&format!("/api/v1/admin/sso-providers/{id}/test"), &admin, json!({})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["ok"], false, "{}", r.text);
+}
+
+/// The admin writes that deliberately need no fresh sign-in: `/test` reads the provider's
+/// discovery document and changes nothing of the site.
+const WRITES_WITHOUT_FRESHNESS: &[(&str, &str)] = &[("POST", "/api/v1/admin/sso-providers/{id}/test")];
+
+/// A well-formed body for each admin write (actix may answer a malformed one 422 before the
+/// sign-in's age is looked at); a route added later without a line here fails the test below
+/// until it gets one.
+fn well_formed_body(method: &str, path: &str) -> Value {
+    let provider = json!({"kind": "google", "client_id": "cid", "client_secret": "secret", "enabled": true});
+    match (method, path) {
+        ("POST", "/api/v1/admin/users") => {
+            json!({"email": "new@acme.example", "display_name": "New", "password": "new-Secret-Pass-42", "role": "agent"})
+        }
+        ("PATCH", "/api/v1/admin/users/{id}") => json!({"role": "admin"}),
+        ("POST", "/api/v1/admin/users/{id}/2fa/reset") => json!({"reason": "lost the phone"}),
+        ("PATCH", "/api/v1/admin/settings") => json!({"require_2fa": true}),
+        ("POST", "/api/v1/admin/service-clients") => json!({"name": "billing", "scopes": ["users:read"]}),
+        ("POST", "/api/v1/admin/sso-providers") | ("PATCH", "/api/v1/admin/sso-providers/{id}") => provider,
+        _ => json!({}),
+    }
+}
+
+/// A route added later is covered without a test of its own: every non-GET admin route of the
+/// route table (what actix serves) refuses a stale admin with `reauth_required`.
+async fn every_state_changing_admin_route_in_the_route_table_needs_a_fresh_sign_in(b: Backend) {
+    let (app, admin) = stale_admin(b).await;
+    age(&app);
+    let writes: Vec<_> = cloudcx_auth::routes::API_ROUTES
+        .iter()
+        .filter(|(m, p)| p.starts_with("/api/v1/admin") && *m != "GET" && !WRITES_WITHOUT_FRESHNESS.contains(&(*m, *p)))
+        .collect();
+    assert!(writes.len() >= 12, "the route table lists only {} admin writes", writes.len());
+    for (method, path) in writes {
+        let concrete =
+            path.replace("{id}", "00000000-0000-0000-0000-000000000000").replace("{client_id}", "no-such-client");
+        let verb = Method::from_bytes(method.as_bytes()).expect("method");
+        let r = Write::new(verb, concrete, well_formed_body(method, path), 0).send(&app, &admin).await;
+        assert_eq!(r.status, 403, "{method} {path}: {}", r.text);
+        assert_eq!(r.body["code"], "reauth_required", "{method} {path}: {}", r.text);
+    }
 }
