@@ -291,6 +291,42 @@ impl TestApp {
             .await
     }
 
+    pub async fn patch_auth(&self, path: &str, token: &str, body: Value) -> Reply {
+        Reply::from(self.client.patch(self.url(path)).bearer_auth(token).json(&body).send().await.expect("request"))
+            .await
+    }
+
+    pub async fn delete_auth(&self, path: &str, token: &str) -> Reply {
+        Reply::from(self.client.delete(self.url(path)).bearer_auth(token).send().await.expect("request")).await
+    }
+
+    /// A service client allowed to introspect tokens, registered by `admin`: (client id, secret).
+    pub async fn introspector(&self, admin: &str) -> (String, String) {
+        let r = self
+            .post_auth(
+                "/api/v1/admin/service-clients",
+                admin,
+                json!({"name": "inspector", "scopes": ["tokens:introspect"]}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        (r.body["client_id"].as_str().expect("id").into(), r.body["client_secret"].as_str().expect("secret").into())
+    }
+
+    /// `POST /oauth/introspect` of `token`, as the service client `client` (HTTP Basic); the body.
+    pub async fn introspect(&self, client: &(String, String), token: &str) -> Value {
+        use base64::Engine;
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", client.0, client.1));
+        let req = self
+            .client
+            .post(self.url("/oauth/introspect"))
+            .header("authorization", format!("Basic {basic}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            // A JWT is URL-safe as it is.
+            .body(format!("token={token}"));
+        Reply::from(req.send().await.expect("request")).await.body
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         Reply::from(self.client.get(self.url(path)).send().await.expect("request")).await
     }

@@ -17,10 +17,6 @@ async fn create_user(app: &TestApp, admin: &str, email: &str, display_name: &str
     .await
 }
 
-async fn patch_auth(app: &TestApp, path: &str, token: &str, body: Value) -> Reply {
-    Reply::from(app.client.patch(app.url(path)).bearer_auth(token).json(&body).send().await.expect("request")).await
-}
-
 fn google(display_name: &str) -> Value {
     json!({"kind": "google", "display_name": display_name, "client_id": "cid", "client_secret": "secret", "enabled": true})
 }
@@ -67,7 +63,7 @@ async fn an_sso_application_name_prints_or_is_refused(b: Backend) {
     let id = r.body["id"].as_str().expect("id").to_string();
     for name in UNPRINTABLE {
         let r =
-            patch_auth(&app, &format!("/api/v1/admin/sso-providers/{id}"), &admin, json!({"display_name": name})).await;
+            app.patch_auth(&format!("/api/v1/admin/sso-providers/{id}"), &admin, json!({"display_name": name})).await;
         assert_field_refused(&r, "display_name", &format!("update {name:?}"));
     }
     assert_eq!(sso_names(&app, &admin).await, vec!["Google Workspace — ACME".to_string()], "nothing stored");
@@ -81,8 +77,7 @@ async fn a_nul_in_a_display_name_is_refused_on_both_databases(b: Backend) {
     let r = create_user(&app, &admin, "nul@acme.example", "Nul\u{0}Name").await;
     assert_field_refused(&r, "display_name", "a new user");
     let (id, _, _) = app.create_agent(&admin, "nully").await;
-    let r =
-        patch_auth(&app, &format!("/api/v1/admin/users/{id}"), &admin, json!({"display_name": "Nul\u{0}Name"})).await;
+    let r = app.patch_auth(&format!("/api/v1/admin/users/{id}"), &admin, json!({"display_name": "Nul\u{0}Name"})).await;
     assert_field_refused(&r, "display_name", "a renamed user");
 }
 
@@ -95,11 +90,11 @@ async fn a_user_display_name_prints_or_is_refused(b: Backend) {
     }
     let (id, email, password) = app.create_agent(&admin, "renamed").await;
     for name in UNPRINTABLE {
-        let r = patch_auth(&app, &format!("/api/v1/admin/users/{id}"), &admin, json!({"display_name": name})).await;
+        let r = app.patch_auth(&format!("/api/v1/admin/users/{id}"), &admin, json!({"display_name": name})).await;
         assert_field_refused(&r, "display_name", &format!("update {name:?}"));
     }
     let r =
-        patch_auth(&app, &format!("/api/v1/admin/users/{id}"), &admin, json!({"display_name": "  Ana María  "})).await;
+        app.patch_auth(&format!("/api/v1/admin/users/{id}"), &admin, json!({"display_name": "  Ana María  "})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let (token, _) = app.sign_in(&email, &password).await;
     assert_eq!(app.get_auth("/api/v1/me", &token).await.body["display_name"], "Ana María");

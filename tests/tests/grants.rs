@@ -9,7 +9,7 @@ use std::time::Duration;
 use cloudcx_auth_tests::mfa::enable_totp;
 use cloudcx_auth_tests::oidc::{login_at_provider, OidcProvider};
 use cloudcx_auth_tests::*;
-use serde_json::{json, Value};
+use serde_json::json;
 
 both_databases!(
     a_demoted_admins_token_is_inactive_at_introspection_and_its_refresh_cookie_no_longer_refreshes,
@@ -32,44 +32,6 @@ both_databases!(
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-async fn patch(app: &TestApp, path: &str, token: &str, body: Value) -> Reply {
-    Reply::from(app.client.patch(app.url(path)).bearer_auth(token).json(&body).send().await.unwrap()).await
-}
-
-async fn delete(app: &TestApp, path: &str, token: &str) -> Reply {
-    Reply::from(app.client.delete(app.url(path)).bearer_auth(token).send().await.unwrap()).await
-}
-
-/// A service client allowed to introspect: (client id, secret).
-async fn introspector(app: &TestApp, admin: &str) -> (String, String) {
-    let r = app
-        .post_auth(
-            "/api/v1/admin/service-clients",
-            admin,
-            json!({"name": "inspector", "scopes": ["tokens:introspect"]}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    (r.body["client_id"].as_str().unwrap().into(), r.body["client_secret"].as_str().unwrap().into())
-}
-
-async fn introspect(app: &TestApp, client: &(String, String), token: &str) -> Value {
-    use base64::Engine;
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", client.0, client.1));
-    Reply::from(
-        app.client
-            .post(app.url("/oauth/introspect"))
-            .header("authorization", format!("Basic {basic}"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!("token={token}"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-    .body
-}
 
 /// Creates a second admin through the API: (id, email, password).
 async fn create_admin(app: &TestApp, admin: &str, name: &str) -> (String, String, String) {
@@ -144,7 +106,7 @@ async fn signs_in(app: &TestApp, email: &str, password: &str) -> bool {
 async fn a_demoted_admins_token_is_inactive_at_introspection_and_its_refresh_cookie_no_longer_refreshes(b: Backend) {
     let app = spawn_app(b).await;
     let admin = app.admin_token().await;
-    let svc = introspector(&app, &admin).await;
+    let svc = app.introspector(&admin).await;
     let (id, email, password) = create_admin(&app, &admin, "dora").await;
     // Dora signs in in her browser: the refresh token is in the cookie.
     let browser = reqwest::Client::builder().cookie_store(true).build().unwrap();
@@ -159,11 +121,14 @@ async fn a_demoted_admins_token_is_inactive_at_introspection_and_its_refresh_coo
     .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let token = r.body["access_token"].as_str().unwrap().to_string();
-    assert_eq!(introspect(&app, &svc, &token).await["role"], "admin");
+    assert_eq!(app.introspect(&svc, &token).await["role"], "admin");
 
-    assert_eq!(patch(&app, &format!("/api/v1/admin/users/{id}"), &admin, json!({"role": "agent"})).await.status, 200);
+    assert_eq!(
+        app.patch_auth(&format!("/api/v1/admin/users/{id}"), &admin, json!({"role": "agent"})).await.status,
+        200
+    );
 
-    assert_eq!(introspect(&app, &svc, &token).await, json!({"active": false}), "the token is still unexpired");
+    assert_eq!(app.introspect(&svc, &token).await, json!({"active": false}), "the token is still unexpired");
     app.get_auth("/api/v1/admin/users", &token).await.assert_problem(401, "unauthenticated");
     let refresh = Reply::from(
         browser
@@ -177,7 +142,7 @@ async fn a_demoted_admins_token_is_inactive_at_introspection_and_its_refresh_coo
     refresh.assert_problem(401, "invalid_refresh_token");
     // She signs in again as the agent she now is.
     let (again, _) = app.sign_in(&email, &password).await;
-    let now = introspect(&app, &svc, &again).await;
+    let now = app.introspect(&svc, &again).await;
     assert_eq!((now["active"].clone(), now["role"].clone()), (json!(true), json!("agent")));
     let events = app.audit(&admin, "user_updated").await;
     assert_eq!(events[0]["details"]["sessions_ended"], 1, "{events:?}");
@@ -187,31 +152,34 @@ async fn a_demoted_admins_token_is_inactive_at_introspection_and_its_refresh_coo
 async fn a_promoted_agents_old_token_is_inactive_at_introspection(b: Backend) {
     let app = spawn_app(b).await;
     let admin = app.admin_token().await;
-    let svc = introspector(&app, &admin).await;
+    let svc = app.introspector(&admin).await;
     let (id, email, password) = app.create_agent(&admin, "pia").await;
     let (token, refresh) = app.sign_in(&email, &password).await;
-    assert_eq!(introspect(&app, &svc, &token).await["role"], "agent");
+    assert_eq!(app.introspect(&svc, &token).await["role"], "agent");
 
-    assert_eq!(patch(&app, &format!("/api/v1/admin/users/{id}"), &admin, json!({"role": "admin"})).await.status, 200);
+    assert_eq!(
+        app.patch_auth(&format!("/api/v1/admin/users/{id}"), &admin, json!({"role": "admin"})).await.status,
+        200
+    );
 
-    assert_eq!(introspect(&app, &svc, &token).await, json!({"active": false}));
+    assert_eq!(app.introspect(&svc, &token).await, json!({"active": false}));
     app.post("/api/v1/auth/token/refresh", json!({"refresh_token": refresh, "token_delivery": "body"}))
         .await
         .assert_problem(401, "invalid_refresh_token");
     let (again, _) = app.sign_in(&email, &password).await;
-    assert_eq!(introspect(&app, &svc, &again).await["role"], "admin");
+    assert_eq!(app.introspect(&svc, &again).await["role"], "admin");
     // Renaming is no change of grant: the new session lives on.
     assert_eq!(
-        patch(&app, &format!("/api/v1/admin/users/{id}"), &admin, json!({"display_name": "Pia"})).await.status,
+        app.patch_auth(&format!("/api/v1/admin/users/{id}"), &admin, json!({"display_name": "Pia"})).await.status,
         200
     );
-    assert_eq!(introspect(&app, &svc, &again).await["active"], true);
+    assert_eq!(app.introspect(&svc, &again).await["active"], true);
 }
 
 async fn introspection_answers_the_role_the_user_holds_now_not_the_tokens_claim(b: Backend) {
     let app = spawn_app(b).await;
     let admin = app.admin_token().await;
-    let svc = introspector(&app, &admin).await;
+    let svc = app.introspector(&admin).await;
     let (id, _, _) = create_admin(&app, &admin, "rita").await;
     let (token, _) = app.sign_in("rita@acme.example", "rita-Admin-Pass-93").await;
     // The role changes underneath the live session (as a change by any other path would).
@@ -222,7 +190,7 @@ async fn introspection_answers_the_role_the_user_holds_now_not_the_tokens_claim(
     })
     .await;
     assert_eq!(claims_of(&token)["role"], "admin");
-    let answer = introspect(&app, &svc, &token).await;
+    let answer = app.introspect(&svc, &token).await;
     assert_eq!((answer["active"].clone(), answer["role"].clone()), (json!(true), json!("agent")), "{answer}");
 }
 
@@ -272,9 +240,9 @@ async fn disabling_a_user_voids_every_outstanding_reset_link(b: Backend) {
     let (id, email, password) = app.create_agent(&admin, "nils").await;
     let link = forgot_link(&app, &email).await;
     let path = format!("/api/v1/admin/users/{id}");
-    assert_eq!(patch(&app, &path, &admin, json!({"disabled": true})).await.status, 200);
+    assert_eq!(app.patch_auth(&path, &admin, json!({"disabled": true})).await.status, 200);
     // Enabled again: the link issued before the disabling still must not work.
-    assert_eq!(patch(&app, &path, &admin, json!({"disabled": false})).await.status, 200);
+    assert_eq!(app.patch_auth(&path, &admin, json!({"disabled": false})).await.status, 200);
 
     assert_link_refused(&app, &link).await;
     assert!(signs_in(&app, &email, &password).await, "the password is unchanged");
@@ -287,12 +255,12 @@ async fn a_disabled_user_cannot_reset_the_password_with_a_link(b: Backend) {
     let admin = app.admin_token().await;
     let (id, email, password) = app.create_agent(&admin, "olga").await;
     let path = format!("/api/v1/admin/users/{id}");
-    assert_eq!(patch(&app, &path, &admin, json!({"disabled": true})).await.status, 200);
+    assert_eq!(app.patch_auth(&path, &admin, json!({"disabled": true})).await.status, 200);
     // A link issued while the account is disabled (the admin's button still sends one).
     let link = admin_link(&app, &admin, &id, &email).await;
 
     assert_link_refused(&app, &link).await;
-    assert_eq!(patch(&app, &path, &admin, json!({"disabled": false})).await.status, 200);
+    assert_eq!(app.patch_auth(&path, &admin, json!({"disabled": false})).await.status, 200);
     assert!(signs_in(&app, &email, &password).await, "the password is unchanged");
     assert!(!signs_in(&app, &email, "never-Set-This-Pass-1").await);
 }
@@ -302,7 +270,7 @@ async fn deleting_a_user_voids_every_outstanding_reset_link(b: Backend) {
     let admin = app.admin_token().await;
     let (id, email, _) = app.create_agent(&admin, "pete").await;
     let link = forgot_link(&app, &email).await;
-    assert_eq!(delete(&app, &format!("/api/v1/admin/users/{id}"), &admin).await.status, 204);
+    assert_eq!(app.delete_auth(&format!("/api/v1/admin/users/{id}"), &admin).await.status, 204);
 
     assert_link_refused(&app, &link).await;
     // A new account with the same address is not reachable through the old link either.
@@ -336,7 +304,10 @@ async fn a_role_change_voids_every_outstanding_reset_link(b: Backend) {
     let admin = app.admin_token().await;
     let (id, email, password) = app.create_agent(&admin, "rex").await;
     let link = forgot_link(&app, &email).await;
-    assert_eq!(patch(&app, &format!("/api/v1/admin/users/{id}"), &admin, json!({"role": "admin"})).await.status, 200);
+    assert_eq!(
+        app.patch_auth(&format!("/api/v1/admin/users/{id}"), &admin, json!({"role": "admin"})).await.status,
+        200
+    );
 
     assert_link_refused(&app, &link).await;
     assert!(signs_in(&app, &email, &password).await, "the password is unchanged");

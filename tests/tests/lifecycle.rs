@@ -32,44 +32,6 @@ async fn reset_token(app: &TestApp, email: &str) -> String {
     mail.data[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
 }
 
-/// `POST /oauth/introspect` of `token` by the service client `svc` (its creation reply); the body.
-async fn introspect(app: &TestApp, svc: &Reply, token: &str) -> serde_json::Value {
-    use base64::Engine;
-    let basic = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            svc.body["client_id"].as_str().unwrap(),
-            svc.body["client_secret"].as_str().unwrap()
-        ))
-    );
-    Reply::from(
-        app.client
-            .post(app.url("/oauth/introspect"))
-            .header("authorization", basic)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!("token={token}"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-    .body
-}
-
-/// A service client allowed to introspect tokens (its creation reply, for [`introspect`]).
-async fn introspector(app: &TestApp, admin: &str) -> Reply {
-    app.post_auth("/api/v1/admin/service-clients", admin, json!({"name": "i", "scopes": ["tokens:introspect"]})).await
-}
-
-async fn delete(app: &TestApp, path: &str, token: &str) -> Reply {
-    Reply::from(app.client.delete(app.url(path)).bearer_auth(token).send().await.unwrap()).await
-}
-
-async fn patch(app: &TestApp, path: &str, token: &str, body: serde_json::Value) -> Reply {
-    Reply::from(app.client.patch(app.url(path)).bearer_auth(token).json(&body).send().await.unwrap()).await
-}
-
 async fn changing_the_password_needs_the_current_one_and_ends_other_sessions(b: Backend) {
     let app = spawn_app(b).await;
     let admin = app.admin_token().await;
@@ -242,11 +204,11 @@ async fn sessions_are_listed_and_can_be_signed_out(b: Backend) {
         .iter()
         .all(|s| s["ip"] == "127.0.0.1" && s["created_at"].is_string() && s["last_used_at"].is_string()));
     let phone_sid = claims_of(&phone_token)["sid"].as_str().unwrap().to_string();
-    assert_eq!(delete(&app, &format!("/api/v1/me/sessions/{phone_sid}"), &laptop).await.status, 204);
+    assert_eq!(app.delete_auth(&format!("/api/v1/me/sessions/{phone_sid}"), &laptop).await.status, 204);
     app.get_auth("/api/v1/me", &phone_token).await.assert_problem(401, "unauthenticated");
-    delete(&app, &format!("/api/v1/me/sessions/{phone_sid}"), &laptop).await.assert_problem(404, "not_found");
+    app.delete_auth(&format!("/api/v1/me/sessions/{phone_sid}"), &laptop).await.assert_problem(404, "not_found");
     let admin_sid = claims_of(&admin)["sid"].as_str().unwrap().to_string();
-    delete(&app, &format!("/api/v1/me/sessions/{admin_sid}"), &laptop).await.assert_problem(404, "not_found");
+    app.delete_auth(&format!("/api/v1/me/sessions/{admin_sid}"), &laptop).await.assert_problem(404, "not_found");
     assert_eq!(app.post_auth("/api/v1/me/sessions/revoke-others", &laptop, json!({})).await.status, 204);
     app.get_auth("/api/v1/me", &third).await.assert_problem(401, "unauthenticated");
     assert_eq!(app.get_auth("/api/v1/me", &laptop).await.status, 200);
@@ -283,16 +245,16 @@ async fn an_admin_edits_disables_and_reenables_a_user(b: Backend) {
     let app = spawn_app(b).await;
     let admin = app.admin_token().await;
     let (id, email, password) = app.create_agent(&admin, "hal").await;
-    let r =
-        patch(&app, &format!("/api/v1/admin/users/{id}"), &admin, json!({"display_name": "Hal B.", "role": "admin"}))
-            .await;
+    let r = app
+        .patch_auth(&format!("/api/v1/admin/users/{id}"), &admin, json!({"display_name": "Hal B.", "role": "admin"}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["display_name"], "Hal B.");
     assert_eq!(r.body["role"], "admin");
-    let r = patch(&app, &format!("/api/v1/admin/users/{id}"), &admin, json!({"disabled": true})).await;
+    let r = app.patch_auth(&format!("/api/v1/admin/users/{id}"), &admin, json!({"disabled": true})).await;
     assert_eq!(r.body["disabled"], true);
     app.login(TENANT, &email, &password).await.assert_problem(401, "invalid_credentials");
-    let r = patch(&app, &format!("/api/v1/admin/users/{id}"), &admin, json!({"disabled": false})).await;
+    let r = app.patch_auth(&format!("/api/v1/admin/users/{id}"), &admin, json!({"disabled": false})).await;
     assert_eq!(r.body["disabled"], false);
     assert_eq!(app.login(TENANT, &email, &password).await.status, 200);
     for kind in ["user_updated", "user_disabled", "user_enabled"] {
@@ -300,10 +262,10 @@ async fn an_admin_edits_disables_and_reenables_a_user(b: Backend) {
         assert_eq!(events.len(), 1, "{kind}");
         assert_eq!(events[0]["actor_id"], claims_of(&admin)["sub"]);
     }
-    patch(&app, &format!("/api/v1/admin/users/{id}"), &admin, json!({"role": "owner"}))
+    app.patch_auth(&format!("/api/v1/admin/users/{id}"), &admin, json!({"role": "owner"}))
         .await
         .assert_problem(422, "validation_failed");
-    patch(&app, &format!("/api/v1/admin/users/{}", uuid::Uuid::new_v4()), &admin, json!({"disabled": true}))
+    app.patch_auth(&format!("/api/v1/admin/users/{}", uuid::Uuid::new_v4()), &admin, json!({"disabled": true}))
         .await
         .assert_problem(404, "not_found");
 }
@@ -313,13 +275,16 @@ async fn a_disabled_users_live_access_token_is_refused_at_once(b: Backend) {
     let admin = app.admin_token().await;
     let (id, email, password) = app.create_agent(&admin, "ida").await;
     let (token, rt) = app.sign_in(&email, &password).await;
-    let svc = introspector(&app, &admin).await;
-    assert_eq!(patch(&app, &format!("/api/v1/admin/users/{id}"), &admin, json!({"disabled": true})).await.status, 200);
+    let svc = app.introspector(&admin).await;
+    assert_eq!(
+        app.patch_auth(&format!("/api/v1/admin/users/{id}"), &admin, json!({"disabled": true})).await.status,
+        200
+    );
     app.get_auth("/api/v1/me", &token).await.assert_problem(401, "unauthenticated");
     app.post("/api/v1/auth/token/refresh", json!({"refresh_token": rt, "token_delivery": "body"}))
         .await
         .assert_problem(401, "invalid_refresh_token");
-    assert_eq!(introspect(&app, &svc, &token).await, json!({"active": false}));
+    assert_eq!(app.introspect(&svc, &token).await, json!({"active": false}));
 }
 
 async fn admins_cannot_lock_themselves_or_the_site_out(b: Backend) {
@@ -327,13 +292,13 @@ async fn admins_cannot_lock_themselves_or_the_site_out(b: Backend) {
     let admin = app.admin_token().await;
     let me = claims_of(&admin)["sub"].as_str().unwrap().to_string();
     for body in [json!({"disabled": true}), json!({"role": "agent"})] {
-        patch(&app, &format!("/api/v1/admin/users/{me}"), &admin, body)
+        app.patch_auth(&format!("/api/v1/admin/users/{me}"), &admin, body)
             .await
             .assert_problem(409, "self_action_forbidden");
     }
-    delete(&app, &format!("/api/v1/admin/users/{me}"), &admin).await.assert_problem(409, "self_action_forbidden");
+    app.delete_auth(&format!("/api/v1/admin/users/{me}"), &admin).await.assert_problem(409, "self_action_forbidden");
     assert_eq!(
-        patch(&app, &format!("/api/v1/admin/users/{me}"), &admin, json!({"display_name": "Boss"})).await.status,
+        app.patch_auth(&format!("/api/v1/admin/users/{me}"), &admin, json!({"display_name": "Boss"})).await.status,
         200
     );
     // A second admin may demote the first while two remain... but not the last one.
@@ -342,7 +307,7 @@ async fn admins_cannot_lock_themselves_or_the_site_out(b: Backend) {
         .await;
     let ann_id = r.body["id"].as_str().unwrap().to_string();
     let (ann, _) = app.sign_in("ann@acme.example", "ann-Secret-Pass-1").await;
-    assert_eq!(patch(&app, &format!("/api/v1/admin/users/{me}"), &ann, json!({"role": "agent"})).await.status, 200);
+    assert_eq!(app.patch_auth(&format!("/api/v1/admin/users/{me}"), &ann, json!({"role": "agent"})).await.status, 200);
     let _ = ann_id;
     let (agent_me, _) = app.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     app.get_auth("/api/v1/admin/users", &agent_me).await.assert_problem(403, "forbidden");
@@ -402,7 +367,7 @@ async fn deleting_a_user_keeps_their_audit_history(b: Backend) {
     let admin = app.admin_token().await;
     let (id, email, password) = app.create_agent(&admin, "lea").await;
     let (token, _) = app.sign_in(&email, &password).await;
-    assert_eq!(delete(&app, &format!("/api/v1/admin/users/{id}"), &admin).await.status, 204);
+    assert_eq!(app.delete_auth(&format!("/api/v1/admin/users/{id}"), &admin).await.status, 204);
     app.get_auth("/api/v1/me", &token).await.assert_problem(401, "unauthenticated");
     app.login(TENANT, &email, &password).await.assert_problem(401, "invalid_credentials");
     let history = app.get_auth(&format!("/api/v1/admin/audit-events?user_id={id}"), &admin).await;
@@ -412,7 +377,7 @@ async fn deleting_a_user_keeps_their_audit_history(b: Backend) {
         kinds.contains(&"user_deleted") && kinds.contains(&"user_created") && kinds.contains(&"sign_in_succeeded"),
         "{kinds:?}"
     );
-    delete(&app, &format!("/api/v1/admin/users/{id}"), &admin).await.assert_problem(404, "not_found");
+    app.delete_auth(&format!("/api/v1/admin/users/{id}"), &admin).await.assert_problem(404, "not_found");
 }
 
 /// A user's access tokens are revoked with their sessions: once the user is deleted, introspection
@@ -423,11 +388,11 @@ async fn a_deleted_users_access_token_is_inactive_at_introspection(b: Backend) {
     let (id, email, password) = app.create_agent(&admin, "max").await;
     let (first, _) = app.sign_in(&email, &password).await;
     let (second, _) = app.sign_in(&email, &password).await;
-    let svc = introspector(&app, &admin).await;
-    assert_eq!(introspect(&app, &svc, &first).await["active"], json!(true));
-    assert_eq!(delete(&app, &format!("/api/v1/admin/users/{id}"), &admin).await.status, 204);
+    let svc = app.introspector(&admin).await;
+    assert_eq!(app.introspect(&svc, &first).await["active"], json!(true));
+    assert_eq!(app.delete_auth(&format!("/api/v1/admin/users/{id}"), &admin).await.status, 204);
     for token in [first, second] {
-        assert_eq!(introspect(&app, &svc, &token).await, json!({"active": false}));
+        assert_eq!(app.introspect(&svc, &token).await, json!({"active": false}));
     }
 }
 
@@ -447,16 +412,16 @@ async fn an_access_token_dies_with_its_session_though_none_is_recorded(b: Backen
     let recorded: i64 = app.with_db(|conn| access_tokens::table.count().get_result(conn)).await;
     assert_eq!(recorded, 0, "no access token of a session is recorded");
 
-    let svc = introspector(&app, &admin).await;
-    assert_eq!(introspect(&app, &svc, &phone).await["active"], json!(true));
+    let svc = app.introspector(&admin).await;
+    assert_eq!(app.introspect(&svc, &phone).await["active"], json!(true));
     let phone_sid = claims_of(&phone)["sid"].as_str().unwrap().to_string();
-    assert_eq!(delete(&app, &format!("/api/v1/me/sessions/{phone_sid}"), &laptop).await.status, 204);
+    assert_eq!(app.delete_auth(&format!("/api/v1/me/sessions/{phone_sid}"), &laptop).await.status, 204);
     for token in [&phone, &phone_refreshed] {
         app.get_auth("/api/v1/me", token).await.assert_problem(401, "unauthenticated");
-        assert_eq!(introspect(&app, &svc, token).await, json!({"active": false}));
+        assert_eq!(app.introspect(&svc, token).await, json!({"active": false}));
     }
     assert_eq!(app.get_auth("/api/v1/me", &laptop).await.status, 200, "the other session lives on");
-    assert_eq!(introspect(&app, &svc, &laptop).await["active"], json!(true));
+    assert_eq!(app.introspect(&svc, &laptop).await["active"], json!(true));
 }
 
 /// A user's access token that names no session (signed with our own key) is refused: at the
@@ -469,7 +434,7 @@ async fn a_user_token_that_names_no_session_is_refused(b: Backend) {
     claims.jti = "no-session".into();
     let forged = app.state.keys.sign(&claims).unwrap();
     app.get_auth("/api/v1/me", &forged).await.assert_problem(401, "unauthenticated");
-    let svc = introspector(&app, &admin).await;
-    assert_eq!(introspect(&app, &svc, &forged).await, json!({"active": false}));
+    let svc = app.introspector(&admin).await;
+    assert_eq!(app.introspect(&svc, &forged).await, json!({"active": false}));
     assert_eq!(app.get_auth("/api/v1/me", &admin).await.status, 200, "the same claims with their session work");
 }
