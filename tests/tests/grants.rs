@@ -27,6 +27,7 @@ both_databases!(
     two_admins_disabling_each_other_at_once_leave_one_admin,
     two_admins_demoting_each_other_at_once_leave_one_admin,
     two_admins_deleting_each_other_at_once_leave_one_admin,
+    thirty_removals_between_two_admins_at_once_leave_one_admin,
     two_admins_removing_each_other_in_mixed_ways_at_once_leave_one_admin,
 );
 
@@ -597,4 +598,42 @@ async fn two_admins_removing_each_other_in_mixed_ways_at_once_leave_one_admin(b:
     let mixed =
         [(Removal::Disable, Removal::Demote), (Removal::Demote, Removal::Delete), (Removal::Delete, Removal::Disable)];
     two_admins_race(b, move |run| mixed[run % mixed.len()]).await;
+}
+
+/// Two admins firing thirty removals at each other at the same moment (fifteen each, one
+/// barrier, disabling and demoting mixed): the site keeps exactly one enabled admin, and every
+/// refusal is the guard's answer or a signed-out or demoted actor's, never an error.
+async fn thirty_removals_between_two_admins_at_once_leave_one_admin(b: Backend) {
+    const N: usize = 30;
+    let app = spawn_app(b).await;
+    let boot = app.admin_token().await;
+    let x = (claims_of(&boot)["sub"].as_str().unwrap().to_string(), boot.clone());
+    let (y_id, email, password) = create_admin(&app, &boot, "twin").await;
+    let y = (y_id, app.sign_in(&email, &password).await.0);
+    let barrier = Arc::new(tokio::sync::Barrier::new(N));
+    let tasks: Vec<_> = (0..N)
+        .map(|i| {
+            let (actor, target) = if i % 2 == 0 { (&x, &y) } else { (&y, &x) };
+            let body = if i % 4 < 2 { json!({"disabled": true}) } else { json!({"role": "agent"}) };
+            let request = reqwest::Client::new()
+                .patch(app.url(&format!("/api/v1/admin/users/{}", target.0)))
+                .bearer_auth(&actor.1)
+                .json(&body);
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                Reply::from(request.send().await.expect("request")).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        let r = task.await.unwrap();
+        match r.status.as_u16() {
+            200 => {}
+            409 => r.assert_problem(409, "self_action_forbidden"),
+            403 => r.assert_problem(403, "forbidden"),
+            _ => r.assert_problem(401, "unauthenticated"),
+        }
+    }
+    assert_eq!(enabled_admins(&app).await.len(), 1, "thirty removals at once left the site without exactly one admin");
 }
