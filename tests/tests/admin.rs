@@ -10,6 +10,8 @@ both_databases!(
     an_email_already_on_the_site_is_refused,
     admins_see_only_their_own_site,
     the_audit_log_records_sign_ins_failures_and_user_creation_newest_first_with_paging,
+    site_settings_default_to_passkeys_on_and_30_remembered_days_and_change_only_what_is_sent,
+    remembered_days_outside_1_to_90_are_refused_and_change_nothing,
 );
 
 async fn an_admin_creates_and_lists_the_sites_users(b: Backend) {
@@ -153,4 +155,49 @@ async fn the_audit_log_records_sign_ins_failures_and_user_creation_newest_first_
     let future = "2999-01-01T00:00:00Z";
     let none = app.get_auth(&format!("/api/v1/admin/audit-events?since={future}"), &admin).await;
     assert_eq!(none.body["events"].as_array().unwrap().len(), 0);
+}
+
+async fn site_settings_default_to_passkeys_on_and_30_remembered_days_and_change_only_what_is_sent(b: Backend) {
+    let app = spawn_app(b).await;
+    let admin = app.admin_token().await;
+    let defaults = json!({
+        "require_2fa": false, "passkeys_enabled": true, "remember_device": true,
+        "remember_device_days": 30, "remembered_device_acr": "aal2"
+    });
+    assert_eq!(app.get_auth("/api/v1/admin/settings", &admin).await.body, defaults);
+
+    let r = app
+        .patch_auth(
+            "/api/v1/admin/settings",
+            &admin,
+            json!({"remember_device_days": 7, "remembered_device_acr": "aal1"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let changed = json!({
+        "require_2fa": false, "passkeys_enabled": true, "remember_device": true,
+        "remember_device_days": 7, "remembered_device_acr": "aal1"
+    });
+    assert_eq!(r.body, changed);
+    assert_eq!(app.get_auth("/api/v1/admin/settings", &admin).await.body, changed);
+    let r = app.patch_auth("/api/v1/admin/settings", &admin, json!({"passkeys_enabled": false})).await;
+    assert_eq!(r.body["passkeys_enabled"], false);
+    assert_eq!(r.body["remember_device_days"], 7);
+}
+
+async fn remembered_days_outside_1_to_90_are_refused_and_change_nothing(b: Backend) {
+    let app = spawn_app(b).await;
+    let admin = app.admin_token().await;
+    for days in [0, 91, -1] {
+        let r = app
+            .patch_auth("/api/v1/admin/settings", &admin, json!({"remember_device_days": days, "require_2fa": true}))
+            .await;
+        r.assert_problem(422, "validation_failed");
+    }
+    let r = app.patch_auth("/api/v1/admin/settings", &admin, json!({"remembered_device_acr": "aal3"})).await;
+    assert!(r.status == 400 || r.status == 422, "{}", r.text);
+    let now = app.get_auth("/api/v1/admin/settings", &admin).await.body;
+    assert_eq!(now["remember_device_days"], 30);
+    assert_eq!(now["require_2fa"], false);
+    assert_eq!(now["remembered_device_acr"], "aal2");
 }

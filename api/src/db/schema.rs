@@ -7,6 +7,10 @@ diesel::table! {
         name -> Text,
         created_at -> BigInt,
         require_2fa -> Bool,
+        passkeys_enabled -> Bool,
+        remember_device -> Bool,
+        remember_device_days -> Integer,
+        remembered_device_acr -> Text,
     }
 }
 
@@ -282,8 +286,51 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    passkeys (id) {
+        id -> Text,
+        tenant_id -> Text,
+        user_id -> Text,
+        credential_id -> Text,
+        credential -> Text,
+        name -> Text,
+        backup_eligible -> Bool,
+        backed_up -> Bool,
+        sign_count -> BigInt,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webauthn_challenges (id) {
+        id -> Text,
+        tenant_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        purpose -> Text,
+        state -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    trusted_devices (id) {
+        id -> Text,
+        tenant_id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        label -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(sso_connections -> sso_providers (provider_id));
 diesel::joinable!(users -> tenants (tenant_id));
+diesel::joinable!(passkeys -> users (user_id));
+diesel::joinable!(trusted_devices -> users (user_id));
 diesel::joinable!(user_mfa -> users (user_id));
 diesel::joinable!(refresh_families -> users (user_id));
 diesel::joinable!(refresh_tokens -> refresh_families (family_id));
@@ -312,4 +359,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sso_connections,
     sso_link_tokens,
     password_resets,
+    passkeys,
+    webauthn_challenges,
+    trusted_devices,
 );

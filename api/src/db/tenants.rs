@@ -41,3 +41,36 @@ pub fn set_require_2fa(conn: &mut AnyConnection, id: &str, value: bool) -> Query
     diesel::update(tenants::table.find(id)).set(tenants::require_2fa.eq(value)).execute(conn)?;
     Ok(())
 }
+
+/// The site's policy for passkeys and trusted devices (read apart from [`Tenant`], which the
+/// sign-in look-up reads on every password sign-in, so that the hot path stays as it is).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = tenants)]
+pub struct SitePolicy {
+    /// Users may add passkeys and sign in with them.
+    pub passkeys_enabled: bool,
+    /// The second-factor step offers "Remember this device".
+    pub remember_device: bool,
+    /// How long a remembered device skips the second factor (1–90).
+    pub remember_device_days: i32,
+    /// The `acr` of a sign-in whose second factor was remembered: `aal1` or `aal2`.
+    pub remembered_device_acr: String,
+}
+
+/// The policy of the site `id` (`None` when the site is gone).
+pub fn policy(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<SitePolicy>> {
+    tenants::table.find(id).select(SitePolicy::as_select()).first(conn).optional()
+}
+
+/// Stores the whole policy of the site `id`.
+pub fn set_policy(conn: &mut AnyConnection, id: &str, p: &SitePolicy) -> QueryResult<()> {
+    diesel::update(tenants::table.find(id))
+        .set((
+            tenants::passkeys_enabled.eq(p.passkeys_enabled),
+            tenants::remember_device.eq(p.remember_device),
+            tenants::remember_device_days.eq(p.remember_device_days),
+            tenants::remembered_device_acr.eq(&p.remembered_device_acr),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

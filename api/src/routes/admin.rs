@@ -299,10 +299,64 @@ pub async fn reset_two_factor(
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct SiteSettings {
     /// Every user of the site must set up 2FA; until then only `/me`, `/me/2fa/*` and `/auth/*` answer.
+    /// A passkey counts as 2FA.
     pub require_2fa: bool,
+    /// Users may add passkeys and sign in with them (default on).
+    pub passkeys_enabled: bool,
+    /// The second-factor step offers "Remember this device" (default on).
+    pub remember_device: bool,
+    /// Days a remembered device skips the second factor, 1–90 (default 30).
+    #[schema(minimum = 1, maximum = 90)]
+    pub remember_device_days: i32,
+    /// The `acr` of a sign-in whose second factor was remembered (default `aal2`).
+    pub remembered_device_acr: RememberedAcr,
+}
+
+/// The assurance level a remembered device's sign-in is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RememberedAcr {
+    Aal1,
+    Aal2,
+}
+
+impl RememberedAcr {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Aal1 => "aal1",
+            Self::Aal2 => "aal2",
+        }
+    }
+}
+
+/// A change of the site's policy: the fields sent change, the others stay.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SiteSettingsPatch {
+    pub require_2fa: Option<bool>,
+    pub passkeys_enabled: Option<bool>,
+    pub remember_device: Option<bool>,
+    #[schema(minimum = 1, maximum = 90)]
+    pub remember_device_days: Option<i32>,
+    pub remembered_device_acr: Option<RememberedAcr>,
+}
+
+impl SiteSettings {
+    fn of(require_2fa: bool, p: &tenants::SitePolicy) -> Self {
+        Self {
+            require_2fa,
+            passkeys_enabled: p.passkeys_enabled,
+            remember_device: p.remember_device,
+            remember_device_days: p.remember_device_days,
+            remembered_device_acr: if p.remembered_device_acr == "aal1" {
+                RememberedAcr::Aal1
+            } else {
+                RememberedAcr::Aal2
+            },
+        }
+    }
 }
 
 /// The site's security policy.
@@ -314,34 +368,55 @@ pub struct SiteSettings {
         (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn get_settings(admin: AdminUser) -> HttpResponse {
-    HttpResponse::Ok().json(SiteSettings { require_2fa: admin.0.tenant.require_2fa })
+pub async fn get_settings(state: web::Data<AppState>, admin: AdminUser) -> Result<HttpResponse, ApiError> {
+    let tenant = admin.0.tenant;
+    let policy = state.db.run(move |conn| tenants::policy(conn, &tenant.id).map_err(ApiError::from)).await?;
+    let policy = policy.ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(SiteSettings::of(tenant.require_2fa, &policy)))
 }
 
-/// Change the site's security policy.
+/// Change the site's security policy: only the fields sent change.
 #[utoipa::path(
     patch, path = "/api/v1/admin/settings", tag = "administration",
     security(("bearer" = [])),
-    request_body = SiteSettings,
+    request_body = SiteSettingsPatch,
     responses(
         (status = 200, body = SiteSettings),
         (status = 403, description = "`forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: `remember_device_days` outside 1–90", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn patch_settings(
     req: HttpRequest,
     state: web::Data<AppState>,
     FreshAdmin(admin): FreshAdmin,
-    body: web::Json<SiteSettings>,
+    body: web::Json<SiteSettingsPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let value = body.require_2fa;
+    let patch = body.into_inner();
+    if let Some(days) = patch.remember_device_days {
+        if !(1..=90).contains(&days) {
+            return Err(ApiError::Invalid(vec![FieldError::new("remember_device_days", "must be between 1 and 90")]));
+        }
+    }
     let (now, origin, actor) = (state.now(), extract::origin(&req, &state), admin.0.user);
-    state
+    let settings = state
         .db
         .run(move |conn| {
             write_tx(conn, |conn| {
-                tenants::set_require_2fa(conn, &actor.tenant_id, value)?;
+                let tenant = tenants::find(conn, &actor.tenant_id)?.ok_or(ApiError::NotFound)?;
+                let mut policy = tenants::policy(conn, &actor.tenant_id)?.ok_or(ApiError::NotFound)?;
+                let require_2fa = patch.require_2fa.unwrap_or(tenant.require_2fa);
+                if require_2fa != tenant.require_2fa {
+                    tenants::set_require_2fa(conn, &actor.tenant_id, require_2fa)?;
+                }
+                policy.passkeys_enabled = patch.passkeys_enabled.unwrap_or(policy.passkeys_enabled);
+                policy.remember_device = patch.remember_device.unwrap_or(policy.remember_device);
+                policy.remember_device_days = patch.remember_device_days.unwrap_or(policy.remember_device_days);
+                if let Some(acr) = patch.remembered_device_acr {
+                    policy.remembered_device_acr = acr.as_str().to_string();
+                }
+                tenants::set_policy(conn, &actor.tenant_id, &policy)?;
+                let settings = SiteSettings::of(require_2fa, &policy);
                 audit::record(
                     conn,
                     &origin,
@@ -351,12 +426,12 @@ pub async fn patch_settings(
                         kind: "site_settings_changed",
                         user_id: None,
                         actor_id: Some(&actor.id),
-                        details: serde_json::json!({ "require_2fa": value }),
+                        details: serde_json::to_value(&settings).unwrap_or_default(),
                     },
                 )?;
-                Ok::<_, ApiError>(())
+                Ok::<_, ApiError>(settings)
             })
         })
         .await?;
-    Ok(HttpResponse::Ok().json(SiteSettings { require_2fa: value }))
+    Ok(HttpResponse::Ok().json(settings))
 }

@@ -104,7 +104,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change the site's security policy. */
+        /** Change the site's security policy: only the fields sent change. */
         patch: operations["patch_settings"];
         trace?: never;
     };
@@ -1132,6 +1132,11 @@ export interface components {
             refresh_token?: string | null;
             token_delivery?: null | components["schemas"]["TokenDelivery"];
         };
+        /**
+         * @description The assurance level a remembered device's sign-in is given.
+         * @enum {string}
+         */
+        RememberedAcr: "aal1" | "aal2";
         ResendRequest: {
             mfa_token: string;
         };
@@ -1214,8 +1219,31 @@ export interface components {
             status: "mfa_required";
         };
         SiteSettings: {
-            /** @description Every user of the site must set up 2FA; until then only `/me`, `/me/2fa/*` and `/auth/*` answer. */
+            /** @description Users may add passkeys and sign in with them (default on). */
+            passkeys_enabled: boolean;
+            /** @description The second-factor step offers "Remember this device" (default on). */
+            remember_device: boolean;
+            /**
+             * Format: int32
+             * @description Days a remembered device skips the second factor, 1–90 (default 30).
+             */
+            remember_device_days: number;
+            /** @description The `acr` of a sign-in whose second factor was remembered (default `aal2`). */
+            remembered_device_acr: components["schemas"]["RememberedAcr"];
+            /**
+             * @description Every user of the site must set up 2FA; until then only `/me`, `/me/2fa/*` and `/auth/*` answer.
+             *     A passkey counts as 2FA.
+             */
             require_2fa: boolean;
+        };
+        /** @description A change of the site's policy: the fields sent change, the others stay. */
+        SiteSettingsPatch: {
+            passkeys_enabled?: boolean | null;
+            remember_device?: boolean | null;
+            /** Format: int32 */
+            remember_device_days?: number | null;
+            remembered_device_acr?: null | components["schemas"]["RememberedAcr"];
+            require_2fa?: boolean | null;
         };
         TenantView: {
             id: string;
@@ -1665,7 +1693,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SiteSettings"];
+                "application/json": components["schemas"]["SiteSettingsPatch"];
             };
         };
         responses: {
@@ -1713,7 +1741,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed` */
+            /** @description `validation_failed`: `remember_device_days` outside 1–90 */
             422: {
                 headers: {
                     [name: string]: unknown;

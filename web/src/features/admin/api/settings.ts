@@ -7,6 +7,8 @@ export function getSettings(): Promise<SiteSettings> {
   return call(api.GET('/api/v1/admin/settings'));
 }
 
-export function patchSettings(body: SiteSettings): Promise<SiteSettings> {
+export type SiteSettingsPatch = components['schemas']['SiteSettingsPatch'];
+
+export function patchSettings(body: SiteSettingsPatch): Promise<SiteSettings> {
   return call(api.PATCH('/api/v1/admin/settings', { body }));
 }

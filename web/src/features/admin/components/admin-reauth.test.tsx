@@ -78,6 +78,13 @@ async function confirmPassword() {
   expect(reauth).toHaveBeenCalledWith({ password: 'admin-password' });
 }
 
+const siteDefaults = {
+  passkeys_enabled: true,
+  remember_device: true,
+  remember_device_days: 30,
+  remembered_device_acr: 'aal2' as const,
+};
+
 describe('admin changes with a sign-in older than 10 minutes', () => {
   beforeEach(() => {
     [users, settings, sso].forEach((m) => Object.values(m).forEach((f) => f.mockReset()));
@@ -116,8 +123,8 @@ describe('admin changes with a sign-in older than 10 minutes', () => {
   });
 
   it('changes the site settings after the password is confirmed', async () => {
-    settings.getSettings.mockResolvedValue({ require_2fa: false });
-    settings.patchSettings.mockRejectedValueOnce(stale()).mockResolvedValueOnce({ require_2fa: true });
+    settings.getSettings.mockResolvedValue({ ...siteDefaults, require_2fa: false });
+    settings.patchSettings.mockRejectedValueOnce(stale()).mockResolvedValueOnce({ ...siteDefaults, require_2fa: true });
     renderAsAdmin(<SettingsPanel />);
     await userEvent.click(await screen.findByLabelText('Require 2FA for everyone'));
     await confirmPassword();
@@ -152,7 +159,7 @@ describe('admin changes with a sign-in older than 10 minutes', () => {
   });
 
   it('changes nothing and shows no error when the dialog is cancelled', async () => {
-    settings.getSettings.mockResolvedValue({ require_2fa: false });
+    settings.getSettings.mockResolvedValue({ ...siteDefaults, require_2fa: false });
     settings.patchSettings.mockRejectedValue(stale());
     renderAsAdmin(<SettingsPanel />);
     await userEvent.click(await screen.findByLabelText('Require 2FA for everyone'));
