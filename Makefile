@@ -7,7 +7,10 @@ DEMO_ADMIN ?= admin@demo.example
 
 ## Build the web app and start the service on the embedded SQLite database (data/), with a
 ## demo site and admin whose generated password is printed once, at the first start.
+## The app is served as http://localhost:PORT: passkeys (WebAuthn) need a domain name, never an IP address.
 run: web
+	listen=$${AUTH_LISTEN:-127.0.0.1:8080}; \
+	AUTH_PUBLIC_URL=$${AUTH_PUBLIC_URL:-http://localhost:$${listen##*:}} \
 	AUTH_BOOTSTRAP_TENANT=$${AUTH_BOOTSTRAP_TENANT:-$(DEMO_TENANT)} \
 	AUTH_BOOTSTRAP_ADMIN_EMAIL=$${AUTH_BOOTSTRAP_ADMIN_EMAIL:-$(DEMO_ADMIN)} \
 	$(CARGO) run --release -p cloudcx-auth -- serve
