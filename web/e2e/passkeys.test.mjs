@@ -1,0 +1,160 @@
+// Passkeys with Chromium's virtual authenticator (the DevTools WebAuthn domain): add a passkey in
+// Security Settings, sign out, sign in with "Sign in with a passkey" without typing the e-mail
+// (a discoverable credential: the passkey says who), then rename and remove it.
+//
+// The stack runs at http://localhost:PORT: WebAuthn refuses an IP address as the relying party
+// ID, and localhost over http is a secure context.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { AGENT_PASSWORD, signIn, signOut, uniqueEmail, useStack } from './harness.mjs';
+
+/** A platform-like authenticator that holds resident keys and verifies the user at once. */
+async function addVirtualAuthenticator(context, page) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return { cdp, authenticatorId };
+}
+
+/**
+ * Errors the page reported: uncaught exceptions and unhandled rejections, and console errors
+ * other than Chromium's line for an HTTP error answer (the signed-out page's silent refresh is a
+ * 401 by design; the journey checks the answers it cares about itself).
+ */
+function watchPageErrors(page) {
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    if (/^Failed to load resource: the server responded with a status of 40[13]/.test(msg.text())) return;
+    errors.push(`console: ${msg.text()}`);
+  });
+  return errors;
+}
+
+/** The claims of a JWT, unverified (the journey reads what the server put there). */
+const claims = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
+
+async function confirmIfAsked(page) {
+  const dialog = page.getByRole('dialog', { name: "Confirm it's you" });
+  if (await dialog.isVisible()) {
+    await dialog.getByLabel('Password').fill(AGENT_PASSWORD);
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+  }
+}
+
+describe('passkeys', () => {
+  const getStack = useStack({ host: 'localhost' });
+
+  test('add a passkey in Security Settings, sign out, sign in with it without the e-mail', async () => {
+    const stack = getStack();
+    const email = uniqueEmail('passkey');
+    await stack.client.createUser({ email, display_name: 'Petra Passkey' });
+
+    await stack.journey('passkeys-add-and-sign-in', async (page, context) => {
+      const errors = watchPageErrors(page);
+      const { cdp, authenticatorId } = await addVirtualAuthenticator(context, page);
+
+      await signIn(page, email);
+      const card = page.locator('section', { has: page.getByRole('heading', { name: 'Passkeys' }) });
+      await card.getByText("You haven't added a passkey yet.").waitFor();
+      await card.getByRole('button', { name: 'Add a passkey' }).click();
+      const add = page.getByRole('dialog', { name: 'Add a passkey' });
+      await add.getByLabel('Passkey name').fill('Chromium virtual key');
+      const stored = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/api/v1/me/passkeys');
+      await add.getByRole('button', { name: 'Continue' }).click();
+      await confirmIfAsked(page);
+      assert.equal((await stored).status(), 201);
+      await card.getByText('The passkey “Chromium virtual key” was added. You can now sign in with it.').waitFor();
+      const item = card.getByRole('listitem').filter({ hasText: 'Chromium virtual key' });
+      await item.waitFor();
+      // The virtual authenticator does not back its keys up: a device-bound passkey.
+      await item.getByText('This device only').waitFor();
+      await item.getByText('Never used').waitFor();
+
+      const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+      assert.equal(credentials.length, 1, 'one credential in the authenticator');
+      assert.equal(credentials[0].isResidentCredential, true, 'a discoverable credential (resident key)');
+
+      await signOut(page);
+      // The site is remembered from the password sign-in; the e-mail stays empty.
+      assert.equal(await page.getByLabel('Site').inputValue(), 'acme');
+      assert.equal(await page.getByLabel('E-mail').inputValue(), '');
+      assert.equal(await page.getByLabel('E-mail').getAttribute('autocomplete'), 'username webauthn');
+      const signedIn = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/api/v1/auth/passkey/login');
+      await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+      const answer = await signedIn;
+      assert.equal(answer.status(), 200);
+      const body = await answer.json();
+      assert.equal(body.status, 'authenticated');
+      assert.equal(body.refresh_token ?? null, null, 'the refresh token only as the cookie');
+      const token = claims(body.access_token);
+      assert.ok(token.amr.includes('hwk') && token.amr.includes('user'), `amr of a device-bound passkey: ${JSON.stringify(token.amr)}`);
+      assert.ok(!token.amr.includes('pwd'), 'no password in this sign-in');
+      assert.equal(token.acr, 'aal2');
+
+      await page.getByRole('heading', { name: 'Security Settings' }).waitFor();
+      await page.getByText(email).waitFor();
+      await item.getByText('Last used').waitFor();
+      // The refresh cookie of this sign-in works: a reload keeps the session.
+      await page.reload();
+      await page.getByRole('heading', { name: 'Security Settings' }).waitFor();
+
+      assert.deepEqual(errors, [], 'no page or console errors');
+    });
+  });
+
+  test('rename and remove a passkey; a removed passkey no longer signs in', async () => {
+    const stack = getStack();
+    const email = uniqueEmail('passkey-rm');
+    await stack.client.createUser({ email, display_name: 'Rémi Remove' });
+
+    await stack.journey('passkeys-rename-remove', async (page, context) => {
+      const errors = watchPageErrors(page);
+      await addVirtualAuthenticator(context, page);
+
+      await signIn(page, email);
+      const card = page.locator('section', { has: page.getByRole('heading', { name: 'Passkeys' }) });
+      await card.getByRole('button', { name: 'Add a passkey' }).click();
+      await page.getByRole('dialog', { name: 'Add a passkey' }).getByRole('button', { name: 'Continue' }).click();
+      await confirmIfAsked(page);
+      await card.getByText(/was added/).waitFor();
+
+      const renamed = page.waitForResponse((r) => r.request().method() === 'PATCH');
+      await card.getByRole('button', { name: /^Rename / }).click();
+      await card.getByLabel('New name').fill('Work laptop');
+      await card.getByRole('button', { name: 'Save' }).click();
+      assert.equal((await renamed).status(), 200);
+      await card.getByText('The passkey is now called “Work laptop”.').waitFor();
+
+      await card.getByRole('button', { name: 'Remove Work laptop' }).click();
+      const confirm = page.getByRole('dialog', { name: 'Remove this passkey?' });
+      await confirm.getByRole('button', { name: 'Remove' }).click();
+      await confirmIfAsked(page);
+      await card.getByText(/The passkey “Work laptop” was removed/).waitFor();
+      await card.getByText("You haven't added a passkey yet.").waitFor();
+
+      // The authenticator still holds the key; the server no longer knows it.
+      await signOut(page);
+      const refused = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/auth/passkey/login');
+      await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+      assert.equal((await refused).status(), 401);
+      await page.getByRole('alert').getByText(/That passkey was not accepted/).waitFor();
+      await page.getByRole('heading', { name: 'Sign in to CloudCX' }).waitFor();
+
+      // That 401 is the answer under test, not an error of the app.
+      assert.deepEqual(errors, [], 'no page or console errors');
+    });
+  });
+});
