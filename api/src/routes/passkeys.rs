@@ -279,7 +279,7 @@ pub async fn sign_in_options(
 /// (hardware-protected), `user` meaning user verification (PIN or biometrics) was performed;
 /// `acr` is `aal2`. The challenge is single use and taken before the answer is checked.
 #[utoipa::path(
-    post, path = "/api/v1/auth/passkey/login", tag = "sign-in",
+    post, path = "/api/v1/auth/passkey/login", tag = "sign-in", operation_id = "passkey_login",
     request_body = PasskeyLoginRequest,
     responses(
         (status = 200, description = "Signed in (refresh token in the `cx_refresh` cookie unless `token_delivery` is `body`)", body = SignInResponse),
@@ -331,7 +331,7 @@ pub async fn reauth_options(state: web::Data<AppState>, user: AuthUser) -> Resul
 
 /// Re-authenticate with a passkey: a fresh `auth_time` and a rotated refresh token, as `POST /auth/reauth`.
 #[utoipa::path(
-    post, path = "/api/v1/auth/reauth/passkey", tag = "sign-in",
+    post, path = "/api/v1/auth/reauth/passkey", tag = "sign-in", operation_id = "passkey_reauth",
     security(("bearer" = [])),
     request_body = PasskeyReauthRequest,
     responses(

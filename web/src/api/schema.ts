@@ -339,7 +339,7 @@ export interface paths {
          *     (hardware-protected), `user` meaning user verification (PIN or biometrics) was performed;
          *     `acr` is `aal2`. The challenge is single use and taken before the answer is checked.
          */
-        post: operations["login"];
+        post: operations["passkey_login"];
         delete?: never;
         options?: never;
         head?: never;
@@ -454,7 +454,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Re-authenticate with a passkey: a fresh `auth_time` and a rotated refresh token, as `POST /auth/reauth`. */
-        post: operations["reauth"];
+        post: operations["passkey_reauth"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3197,7 +3197,7 @@ export interface operations {
             };
         };
     };
-    login: {
+    passkey_login: {
         parameters: {
             query?: never;
             header?: never;
@@ -3629,7 +3629,7 @@ export interface operations {
             };
         };
     };
-    reauth: {
+    passkey_reauth: {
         parameters: {
             query?: never;
             header?: never;

@@ -1,7 +1,7 @@
 import { api, call } from '@/lib/api-client';
-import type { PendingPasskey } from '@/api/passkeys-pending';
+import type { components } from '@/api/schema';
 
-export type Passkey = PendingPasskey;
+export type Passkey = components['schemas']['PasskeyView'];
 
 /** The user's passkeys, in the order the API gives them. */
 export async function listPasskeys(): Promise<Passkey[]> {
