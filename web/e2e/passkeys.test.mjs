@@ -1,9 +1,15 @@
 // Passkeys with Chromium's virtual authenticator (the DevTools WebAuthn domain): add a passkey in
 // Security Settings, sign out, sign in with "Sign in with a passkey" without typing the e-mail
-// (a discoverable credential: the passkey says who), then rename and remove it.
+// (a discoverable credential: the passkey says who), then through the e-mail field's passkey
+// autofill; rename and remove one, after which it is refused.
 //
 // The stack runs at http://localhost:PORT: WebAuthn refuses an IP address as the relying party
 // ID, and localhost over http is a secure context.
+//
+// Chromium's virtual authenticator answers a conditional (autofill) request at once, as if the
+// user had picked the passkey from the e-mail field's suggestions. So the sign-in page's autofill
+// signs in by itself a moment after the page loads; the journey that clicks the button first
+// holds the autofill's challenge request until the button's own request is on its way.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
@@ -45,6 +51,38 @@ function watchPageErrors(page) {
 /** The claims of a JWT, unverified (the journey reads what the server put there). */
 const claims = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
 
+const OPTIONS = '/api/v1/auth/passkey/options';
+const LOGIN = '/api/v1/auth/passkey/login';
+const isPost = (path) => (r) => r.request().method() === 'POST' && new URL(r.url()).pathname === path;
+
+/**
+ * Holds the challenge requests the sign-in page makes by itself (the autofill's) until
+ * `release()`; requests after that go straight through. `held()` counts those being held.
+ */
+async function holdAutofill(page) {
+  const waiting = [];
+  let open = false;
+  await page.route(`**${OPTIONS}`, async (route) => {
+    if (!open) await new Promise((r) => waiting.push(r));
+    await route.continue();
+  });
+  return {
+    held: () => waiting.length,
+    release() {
+      open = true;
+      for (const r of waiting.splice(0)) r();
+    },
+  };
+}
+
+async function waitUntil(what, check, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function confirmIfAsked(page) {
   const dialog = page.getByRole('dialog', { name: "Confirm it's you" });
   if (await dialog.isVisible()) {
@@ -57,7 +95,7 @@ async function confirmIfAsked(page) {
 describe('passkeys', () => {
   const getStack = useStack({ host: 'localhost' });
 
-  test('add a passkey in Security Settings, sign out, sign in with it without the e-mail', async () => {
+  test('add a passkey in Security Settings, sign out, sign in with it without the e-mail (button, then autofill)', async () => {
     const stack = getStack();
     const email = uniqueEmail('passkey');
     await stack.client.createUser({ email, display_name: 'Petra Passkey' });
@@ -87,13 +125,20 @@ describe('passkeys', () => {
       assert.equal(credentials.length, 1, 'one credential in the authenticator');
       assert.equal(credentials[0].isResidentCredential, true, 'a discoverable credential (resident key)');
 
+      const autofill = await holdAutofill(page);
       await signOut(page);
       // The site is remembered from the password sign-in; the e-mail stays empty.
       assert.equal(await page.getByLabel('Site').inputValue(), 'acme');
       assert.equal(await page.getByLabel('E-mail').inputValue(), '');
       assert.equal(await page.getByLabel('E-mail').getAttribute('autocomplete'), 'username webauthn');
-      const signedIn = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/api/v1/auth/passkey/login');
+      // The autofill asked for its challenge on page load (held here, see above).
+      await waitUntil("the autofill's challenge request", () => autofill.held() > 0);
+      const signedIn = page.waitForResponse(isPost(LOGIN));
+      const buttonOptions = page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === OPTIONS);
       await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+      // The button's request goes out; the autofill's follows and is then left unused.
+      autofill.release();
+      await buttonOptions;
       const answer = await signedIn;
       assert.equal(answer.status(), 200);
       const body = await answer.json();
@@ -110,6 +155,21 @@ describe('passkeys', () => {
       // The refresh cookie of this sign-in works: a reload keeps the session.
       await page.reload();
       await page.getByRole('heading', { name: 'Security Settings' }).waitFor();
+      await page.unroute(`**${OPTIONS}`);
+      const logins = [];
+      page.on('request', (r) => {
+        if (r.method() === 'POST' && new URL(r.url()).pathname === LOGIN) logins.push(r);
+      });
+
+      // The autofill: sign out and touch nothing; the passkey "picked" from the e-mail field
+      // signs in.
+      const byAutofill = page.waitForResponse(isPost(LOGIN));
+      await signOut(page);
+      const second = await byAutofill;
+      assert.equal(second.status(), 200);
+      assert.deepEqual(claims((await second.json()).access_token).amr.sort(), ['hwk', 'user']);
+      await page.getByRole('heading', { name: 'Security Settings' }).waitFor();
+      assert.equal(logins.length, 1, 'one passkey sign-in, by the autofill');
 
       assert.deepEqual(errors, [], 'no page or console errors');
     });
@@ -145,9 +205,22 @@ describe('passkeys', () => {
       await card.getByText(/The passkey “Work laptop” was removed/).waitFor();
       await card.getByText("You haven't added a passkey yet.").waitFor();
 
-      // The authenticator still holds the key; the server no longer knows it.
+      // The authenticator still holds the key; the server no longer knows it. The autofill offers
+      // it (and the virtual authenticator picks it) at once: refused, with a sentence.
+      const refusals = [];
+      page.on('response', (r) => {
+        if (isPost(LOGIN)(r)) refusals.push(r.status());
+      });
       await signOut(page);
-      const refused = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/auth/passkey/login');
+      await page.getByRole('alert').getByText(/That passkey was not accepted/).waitFor();
+      await page.getByRole('heading', { name: 'Sign in to CloudCX' }).waitFor();
+      // Offered again after a refusal, but not endlessly (each try spends the sign-in budget).
+      await page.waitForTimeout(3_000);
+      assert.ok(refusals.length >= 1 && refusals.length <= 3, `one to three refused tries: ${refusals}`);
+      assert.ok(refusals.every((s) => s === 401), `each refused with 401: ${refusals}`);
+
+      // The button says the same.
+      const refused = page.waitForResponse(isPost(LOGIN));
       await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
       assert.equal((await refused).status(), 401);
       await page.getByRole('alert').getByText(/That passkey was not accepted/).waitFor();

@@ -154,6 +154,20 @@ describe('LoginPage with passkeys', () => {
     expect(screen.queryByRole('alert')).toBeNull();
   });
 
+  it('offers the autofill again after a refused passkey, but not in an endless loop', async () => {
+    webauthn.browserSupportsWebAuthnAutofill.mockResolvedValue(true);
+    passkeyLoginOptions.mockResolvedValue({ challengeId: 'auto', publicKey });
+    // An authenticator that answers by itself with a passkey the server no longer knows.
+    webauthn.startAuthentication.mockResolvedValue(assertion);
+    passkeyLogin.mockRejectedValue(new ApiProblem({ type: 'about:blank', title: 'x', status: 401, detail: '', code: 'invalid_credentials' }));
+    render(<LoginPage />);
+    expect((await screen.findByRole('alert')).textContent).toMatch(/That passkey was not accepted/);
+    await waitFor(() => expect(passkeyLogin).toHaveBeenCalledTimes(3), { timeout: 3000 });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(passkeyLogin).toHaveBeenCalledTimes(3);
+    expect(acceptToken).not.toHaveBeenCalled();
+  });
+
   it('stays quiet when the autofill cannot start (no passkeys for the site, throttled)', async () => {
     webauthn.browserSupportsWebAuthnAutofill.mockResolvedValue(true);
     passkeyLoginOptions.mockRejectedValue(new ApiProblem({ type: 'about:blank', title: 'x', status: 429, detail: '', code: 'too_many_attempts' }));

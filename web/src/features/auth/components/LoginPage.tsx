@@ -30,6 +30,12 @@ const DEBOUNCE_MS = 350;
  * still signs in with the passkey picked from the e-mail field.
  */
 const AUTOFILL_RENEW_MS = 4 * 60_000;
+/**
+ * After this many passkeys in a row refused, the autofill is not offered again until the page
+ * reloads: an authenticator that answers by itself (a removed passkey it still holds) must not
+ * spend the address's sign-in budget in a loop.
+ */
+const AUTOFILL_MAX_REFUSALS = 3;
 const HOME = '/settings/security';
 
 function readLink(state: unknown): LinkState | null {
@@ -53,6 +59,7 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
   const [autofillRound, setAutofillRound] = useState(0);
   /** True while the autofill's (conditional) ceremony is waiting for the user. */
   const autofillPending = useRef(false);
+  const autofillRefusals = useRef(0);
   /** True while "Sign in with a passkey" runs: the autofill must not start and abort it. */
   const modalRunning = useRef(false);
 
@@ -106,7 +113,7 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
   // in with the password, or the modal passkey button takes over.
   useEffect(() => {
     const slug = site.trim();
-    if (!passkeyOk || !slug || mfa || link) return;
+    if (!passkeyOk || !slug || mfa || link || autofillRefusals.current >= AUTOFILL_MAX_REFUSALS) return;
     const ctrl = new AbortController();
     let live = true;
     const start = setTimeout(() => {
@@ -126,7 +133,8 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
           // A passkey the user picked and the server refused is worth a sentence.
           if (live && !passkeyAborted(err) && err instanceof PasskeyRefused) {
             setPasskeyError(err.cause);
-            setAutofillRound((n) => n + 1);
+            autofillRefusals.current += 1;
+            if (autofillRefusals.current < AUTOFILL_MAX_REFUSALS) setAutofillRound((n) => n + 1);
           }
         }
       })();
