@@ -11,6 +11,8 @@
 // signs in by itself a moment after the page loads; the journey that clicks the button first
 // holds the autofill's challenge request until the button's own request is on its way.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
 import { AGENT_PASSWORD, signIn, signOut, uniqueEmail, useStack } from './harness.mjs';
@@ -81,6 +83,21 @@ async function waitUntil(what, check, timeoutMs = 10_000) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Moves every session of `email` to a sign-in `seconds` ago in the run's SQLite file (as
+ * admin-reauth.test.mjs does: the server's clock cannot be moved from outside).
+ */
+function ageSignIn(stack, email, seconds) {
+  const script = [
+    'import sqlite3, sys',
+    'c = sqlite3.connect(sys.argv[1], timeout=10)',
+    'c.execute("UPDATE refresh_families SET auth_time = auth_time - ? WHERE user_id = (SELECT id FROM users WHERE email = ?)", (int(sys.argv[2]), sys.argv[3]))',
+    'c.commit()',
+  ].join('\n');
+  const r = spawnSync('python3', ['-c', script, join(stack.api.dir, 'auth.db'), String(Number(seconds)), email], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) throw new Error(`ageing the sign-in failed: ${r.error?.message ?? r.stderr}`);
 }
 
 async function confirmIfAsked(page) {
@@ -227,6 +244,48 @@ describe('passkeys', () => {
       await page.getByRole('heading', { name: 'Sign in to CloudCX' }).waitFor();
 
       // That 401 is the answer under test, not an error of the app.
+      assert.deepEqual(errors, [], 'no page or console errors');
+    });
+  });
+  test('an old sign-in is confirmed with the passkey instead of the password', async () => {
+    const stack = getStack();
+    const email = uniqueEmail('passkey-reauth');
+    await stack.client.createUser({ email, display_name: 'Reo Reauth' });
+
+    await stack.journey('passkeys-reauth', async (page, context) => {
+      const errors = watchPageErrors(page);
+      await addVirtualAuthenticator(context, page);
+
+      await signIn(page, email);
+      const card = page.locator('section', { has: page.getByRole('heading', { name: 'Passkeys' }) });
+      await card.getByRole('button', { name: 'Add a passkey' }).click();
+      const add = page.getByRole('dialog', { name: 'Add a passkey' });
+      await add.getByLabel('Passkey name').fill('Laptop');
+      await add.getByRole('button', { name: 'Continue' }).click();
+      await card.getByText(/was added/).waitFor();
+
+      // Eleven minutes later (the session's sign-in moved back; a reload refreshes the token).
+      ageSignIn(stack, email, 11 * 60);
+      await page.reload();
+      await card.getByRole('button', { name: 'Remove Laptop' }).click();
+      const stale = page.waitForResponse((r) => r.request().method() === 'DELETE');
+      await page.getByRole('dialog', { name: 'Remove this passkey?' }).getByRole('button', { name: 'Remove' }).click();
+      const refused = await stale;
+      assert.equal(refused.status(), 403);
+      assert.equal((await refused.json()).code, 'reauth_required');
+
+      const confirm = page.getByRole('dialog', { name: "Confirm it's you" });
+      const reauthed = page.waitForResponse(isPost('/api/v1/auth/reauth/passkey'));
+      await confirm.getByRole('button', { name: 'Use a passkey' }).click();
+      const answer = await reauthed;
+      assert.equal(answer.status(), 200);
+      const token = claims((await answer.json()).access_token);
+      assert.ok(Date.now() / 1000 - token.auth_time < 60, 'a fresh auth_time');
+      await confirm.waitFor({ state: 'hidden' });
+      // The removal went through without being asked again.
+      await card.getByText(/The passkey “Laptop” was removed/).waitFor();
+      await card.getByText("You haven't added a passkey yet.").waitFor();
+
       assert.deepEqual(errors, [], 'no page or console errors');
     });
   });
