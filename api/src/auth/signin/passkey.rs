@@ -502,7 +502,8 @@ pub async fn register(
         refused()
     })?;
     let row = PasskeyRow {
-        id: uuid::Uuid::new_v4().to_string(),
+        // Time-ordered: the list is oldest first, also for two added within one second.
+        id: uuid::Uuid::now_v7().to_string(),
         tenant_id: user.tenant_id.clone(),
         user_id: user.id.clone(),
         credential_id: made.credential_id,
