@@ -25,6 +25,8 @@ both_databases!(
     a_replayed_assertion_is_refused,
     an_assertion_made_for_another_origin_is_refused,
     a_challenge_is_single_use_under_30_parallel_logins,
+    a_registration_challenge_is_single_use_under_30_parallel_answers,
+    passkey_sign_in_spends_the_addresss_sign_in_budget,
     an_expired_challenge_is_refused,
     a_counter_gone_backwards_is_refused,
     a_removed_passkey_no_longer_signs_in,
@@ -67,6 +69,7 @@ async fn registration_options(app: &TestApp, token: &str) -> (String, CreationCh
     let r = app.post_auth("/api/v1/me/passkeys/options", token, json!({})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let mut options = r.body["options"].clone();
+    assert_eq!(options["publicKey"]["attestation"], "none");
     let selection = &mut options["publicKey"]["authenticatorSelection"];
     assert_eq!(selection["residentKey"], "required", "discoverable credentials are asked for");
     assert_eq!(selection["requireResidentKey"], true);
@@ -569,4 +572,48 @@ async fn adding_and_removing_a_passkey_send_notice_mails(b: Backend) {
     let removed =
         app.smtp.wait_for(&email, |m| m.subject().contains("passkey was removed"), Duration::from_secs(10)).await;
     assert!(removed.body().contains("\"Laptop\""), "{}", removed.body());
+}
+
+async fn a_registration_challenge_is_single_use_under_30_parallel_answers(b: Backend) {
+    let app = passkey_app(b).await;
+    let admin = app.admin_token().await;
+    let (_, email, password) = app.create_agent(&admin, "doubler").await;
+    let (token, _) = app.sign_in(&email, &password).await;
+    let (challenge_id, ccr) = registration_options(&app, &token).await;
+    let mut key = SoftPasskey::new(true);
+    let credential = serde_json::to_value(key.do_registration(origin(), ccr).expect("registers")).expect("json");
+    let body = json!({"challenge_id": challenge_id, "name": "Once", "credential": credential});
+    let mut answers = tokio::task::JoinSet::new();
+    for _ in 0..30 {
+        let (client, url, body, token) =
+            (app.client.clone(), app.url("/api/v1/me/passkeys"), body.clone(), token.clone());
+        answers.spawn(async move {
+            client.post(url).bearer_auth(token).json(&body).send().await.expect("request").status().as_u16()
+        });
+    }
+    let mut statuses = Vec::new();
+    while let Some(status) = answers.join_next().await {
+        statuses.push(status.expect("task"));
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 422).count(), 29, "{statuses:?}");
+    assert_eq!(app.get_auth("/api/v1/me/passkeys", &token).await.body["passkeys"].as_array().map(Vec::len), Some(1));
+}
+
+async fn passkey_sign_in_spends_the_addresss_sign_in_budget(b: Backend) {
+    let app = spawn_app_with(b, |c| {
+        c.public_url = Some(PUBLIC_URL.into());
+        c.signin_per_ip_per_min = 3;
+    })
+    .await;
+    for _ in 0..3 {
+        assert_eq!(app.post("/api/v1/auth/passkey/options", json!({"tenant": TENANT})).await.status, 200);
+    }
+    let r = app.post("/api/v1/auth/passkey/options", json!({"tenant": TENANT})).await;
+    r.assert_problem(429, "too_many_attempts");
+    assert!(r.header("retry-after").is_some());
+    let r = app
+        .post("/api/v1/auth/passkey/login", json!({"tenant": TENANT, "challenge_id": "x", "credential": {"id": "AA", "rawId": "AA", "type": "public-key", "response": {"authenticatorData": "AA", "clientDataJSON": "AA", "signature": "AA"}}}))
+        .await;
+    r.assert_problem(429, "too_many_attempts");
 }
