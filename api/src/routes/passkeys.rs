@@ -5,9 +5,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::auth::signin::passkey::manage::{self, Registration};
 use crate::auth::signin::passkey::{
-    self as flow, Challenge, OptionsOutcome, PasskeyReauth, PasskeySignIn, ReauthOptions, ReauthOutcome, Registration,
-    SignInOutcome,
+    self as flow, Challenge, OptionsOutcome, PasskeyReauth, PasskeySignIn, ReauthOptions, ReauthOutcome, SignInOutcome,
 };
 use crate::auth::signin::rate_limited;
 use crate::clock::rfc3339;
@@ -136,7 +136,7 @@ fn answer<T: serde::de::DeserializeOwned>(credential: serde_json::Value) -> Resu
 }
 
 fn name_of(input: Option<&str>) -> Result<String, ApiError> {
-    flow::passkey_name(input).map_err(|m| ApiError::invalid("name", m))
+    manage::passkey_name(input).map_err(|m| ApiError::invalid("name", m))
 }
 
 /// Start adding a passkey: options for `navigator.credentials.create`.
@@ -153,7 +153,7 @@ fn name_of(input: Option<&str>) -> Result<String, ApiError> {
 )]
 pub async fn registration_options(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
     user.require_fresh(state.now())?;
-    let challenge = flow::registration_options(&state, &user.user).await?;
+    let challenge = manage::registration_options(&state, &user.user).await?;
     Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(PasskeyOptions::from(challenge)))
 }
 
@@ -180,7 +180,7 @@ pub async fn add(
     let body = body.into_inner();
     let name = name_of(body.name.as_deref())?;
     let input = Registration { challenge_id: body.challenge_id, name, answer: answer(body.credential)? };
-    let row = flow::register(&state, &user.user, input, extract::origin(&req, &state)).await?;
+    let row = manage::register(&state, &user.user, input, extract::origin(&req, &state)).await?;
     Ok(HttpResponse::Created().json(PasskeyView::from(row)))
 }
 
@@ -193,7 +193,7 @@ pub async fn add(
     )
 )]
 pub async fn list(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
-    let rows = flow::list(&state, &user.user).await?;
+    let rows = manage::list(&state, &user.user).await?;
     Ok(HttpResponse::Ok().json(PasskeyList { passkeys: rows.into_iter().map(PasskeyView::from).collect() }))
 }
 
@@ -216,7 +216,7 @@ pub async fn rename(
     body: web::Json<RenamePasskeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let name = name_of(Some(&body.name))?;
-    let row = flow::rename(&state, &user.user, path.into_inner(), name, extract::origin(&req, &state)).await?;
+    let row = manage::rename(&state, &user.user, path.into_inner(), name, extract::origin(&req, &state)).await?;
     Ok(HttpResponse::Ok().json(PasskeyView::from(row)))
 }
 
@@ -238,7 +238,7 @@ pub async fn remove(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     user.require_fresh(state.now())?;
-    flow::remove(&state, &user.user, path.into_inner(), extract::origin(&req, &state)).await?;
+    manage::remove(&state, &user.user, path.into_inner(), extract::origin(&req, &state)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -107,10 +107,11 @@ pub fn rate_limited(state: &AppState, retry_after: i64) -> ApiError {
 #[cfg(test)]
 mod tests {
     /// Every file of the flow layer.
-    const FLOWS: [(&str, &str); 8] = [
+    const FLOWS: [(&str, &str); 9] = [
         ("mod.rs", include_str!("mod.rs")),
         ("password.rs", include_str!("password.rs")),
         ("passkey.rs", include_str!("passkey.rs")),
+        ("passkey/manage.rs", include_str!("passkey/manage.rs")),
         ("challenge.rs", include_str!("challenge.rs")),
         ("reauth.rs", include_str!("reauth.rs")),
         ("sso.rs", include_str!("sso.rs")),
