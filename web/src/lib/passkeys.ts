@@ -5,7 +5,7 @@ export const NO_WEBAUTHN = "This browser doesn't support passkeys. Use a recent 
 export const IP_ADDRESS_HOST = "Passkeys need the service's name in the address bar, not an IP address. Please contact your system admin.";
 
 /** An IPv4 or IPv6 literal: WebAuthn refuses it as a relying party ID. */
-function isIpAddress(host: string): boolean {
+export function isIpAddress(host: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':') || host.startsWith('[');
 }
 

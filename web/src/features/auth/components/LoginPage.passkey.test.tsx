@@ -168,6 +168,20 @@ describe('LoginPage with passkeys', () => {
     expect(acceptToken).not.toHaveBeenCalled();
   });
 
+  it('offers no passkey on a site that turned them off, as the autofill learns', async () => {
+    webauthn.browserSupportsWebAuthnAutofill.mockResolvedValue(true);
+    passkeyLoginOptions.mockRejectedValue(new ApiProblem({ type: 'about:blank', title: 'x', status: 403, detail: '', code: 'passkeys_disabled' }));
+    render(<LoginPage />);
+    expect(screen.getByRole('button', { name: 'Sign in with a passkey' })).toBeTruthy();
+    await waitFor(() => expect(screen.queryByRole('button', { name: 'Sign in with a passkey' })).toBeNull());
+    expect(screen.queryByRole('alert')).toBeNull();
+    expect(passkeyLoginOptions).toHaveBeenCalledOnce();
+    // Another site: offered again.
+    await userEvent.clear(screen.getByLabelText('Site'));
+    await userEvent.type(screen.getByLabelText('Site'), 'globex');
+    expect(screen.getByRole('button', { name: 'Sign in with a passkey' })).toBeTruthy();
+  });
+
   it('stays quiet when the autofill cannot start (no passkeys for the site, throttled)', async () => {
     webauthn.browserSupportsWebAuthnAutofill.mockResolvedValue(true);
     passkeyLoginOptions.mockRejectedValue(new ApiProblem({ type: 'about:blank', title: 'x', status: 429, detail: '', code: 'too_many_attempts' }));

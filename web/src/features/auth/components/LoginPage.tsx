@@ -10,7 +10,7 @@ import { Button } from '@/components/Button';
 import { Field } from '@/components/Field';
 import { acceptToken } from '@/lib/auth';
 import { passkeyAborted, passkeyMessage, passkeysSupported } from '@/lib/passkeys';
-import { problemMessage } from '@/lib/problem';
+import { hasCode, problemMessage } from '@/lib/problem';
 import { Link, navigate, safePath, useLocation } from '@/lib/router';
 import { useAction } from '@/lib/use-async';
 import { authorizeSso } from '../api/authorize-sso';
@@ -55,6 +55,8 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
   const [providersLoading, setProvidersLoading] = useState(false);
   const [passkeyOk] = useState(passkeysSupported);
   const [passkeyError, setPasskeyError] = useState<unknown>(null);
+  /** The site that answered `passkeys_disabled`: its sign-in page offers no passkey. */
+  const [passkeysOffAt, setPasskeysOffAt] = useState<string | null>(null);
   /** Bumped to start the autofill's ceremony again (after a modal attempt, or to renew it). */
   const [autofillRound, setAutofillRound] = useState(0);
   /** True while the autofill's (conditional) ceremony is waiting for the user. */
@@ -113,7 +115,7 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
   // in with the password, or the modal passkey button takes over.
   useEffect(() => {
     const slug = site.trim();
-    if (!passkeyOk || !slug || mfa || link || autofillRefusals.current >= AUTOFILL_MAX_REFUSALS) return;
+    if (!passkeyOk || !slug || mfa || link || slug === passkeysOffAt || autofillRefusals.current >= AUTOFILL_MAX_REFUSALS) return;
     const ctrl = new AbortController();
     let live = true;
     const start = setTimeout(() => {
@@ -131,6 +133,7 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
           autofillPending.current = false;
           // Quiet when the autofill is not to be: aborted, a site without passkeys, a slow server.
           // A passkey the user picked and the server refused is worth a sentence.
+          if (live && hasCode(err, 'passkeys_disabled')) setPasskeysOffAt(slug);
           if (live && !passkeyAborted(err) && err instanceof PasskeyRefused) {
             setPasskeyError(err.cause);
             autofillRefusals.current += 1;
@@ -148,7 +151,7 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
       stopAutofill();
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [site, mfa, link, passkeyOk, autofillRound]);
+  }, [site, mfa, link, passkeyOk, passkeysOffAt, autofillRound]);
 
   async function finishPasskey(tenant: string, challengeId: string, credential: AuthenticationResponseJSON) {
     rememberSite();
@@ -183,6 +186,7 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
     } catch (err) {
       const cause = err instanceof PasskeyRefused ? err.cause : err;
       if (!passkeyAborted(cause)) setPasskeyError(cause);
+      if (hasCode(cause, 'passkeys_disabled')) setPasskeysOffAt(tenant);
       // Offer the autofill again.
       setAutofillRound((n) => n + 1);
     } finally {
@@ -253,6 +257,7 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
   }
 
   const error = submit.error ?? sso.error;
+  const offerPasskey = passkeyOk && site.trim() !== passkeysOffAt;
   const errorText = error ? problemMessage(error) : passkeyError ? passkeyMessage(passkeyError, 'passkey_sign_in') : null;
   return (
     <main className="auth-page">
@@ -309,8 +314,8 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
         </form>
         {!link && (
           <div className="sso-buttons" aria-busy={providersLoading || undefined}>
-            {(passkeyOk || providers.length > 0) && <p className="divider">or</p>}
-            {passkeyOk && (
+            {(offerPasskey || providers.length > 0) && <p className="divider">or</p>}
+            {offerPasskey && (
               <Button className="wide" onClick={() => void passkey.run()} busy={passkey.pending} disabled={!site.trim()}>
                 Sign in with a passkey
               </Button>
