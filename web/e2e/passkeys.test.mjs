@@ -289,4 +289,38 @@ describe('passkeys', () => {
       assert.deepEqual(errors, [], 'no page or console errors');
     });
   });
+  test('a site that turned passkeys off offers none', async () => {
+    const stack = getStack();
+    const email = uniqueEmail('passkey-off');
+    await stack.client.createUser({ email, display_name: 'Otto Off' });
+    const setPasskeys = async (on) =>
+      stack.client.call('PATCH', '/api/v1/admin/settings', { token: await stack.client.admin(), body: { passkeys_enabled: on } });
+    await setPasskeys(false);
+    try {
+      await stack.journey('passkeys-site-off', async (page, context) => {
+        const errors = watchPageErrors(page);
+        await addVirtualAuthenticator(context, page);
+
+        // The autofill's challenge request learns it: the button goes.
+        const off = page.waitForResponse(isPost(OPTIONS));
+        await page.goto('/login?site=acme');
+        const answer = await off;
+        assert.equal(answer.status(), 403);
+        assert.equal((await answer.json()).code, 'passkeys_disabled');
+        await page.getByRole('button', { name: 'Sign in with a passkey' }).waitFor({ state: 'detached' });
+
+        await signIn(page, email);
+        const card = page.locator('section', { has: page.getByRole('heading', { name: 'Passkeys' }) });
+        await card.getByRole('button', { name: 'Add a passkey' }).click();
+        await page.getByRole('dialog', { name: 'Add a passkey' }).getByRole('button', { name: 'Continue' }).click();
+        await card.getByText("Your site has turned passkeys off: they can't be added or used to sign in for now.").waitFor();
+        assert.equal(await card.getByRole('button', { name: 'Add a passkey' }).count(), 0);
+        assert.equal(await page.getByRole('dialog').count(), 0);
+
+        assert.deepEqual(errors, [], 'no page or console errors');
+      });
+    } finally {
+      await setPasskeys(true);
+    }
+  });
 });
