@@ -154,6 +154,24 @@ describe('LoginPage with passkeys', () => {
     expect(screen.queryByRole('alert')).toBeNull();
   });
 
+  it('offers the autofill again after a wrong password', async () => {
+    webauthn.browserSupportsWebAuthnAutofill.mockResolvedValue(true);
+    passkeyLoginOptions.mockResolvedValue({ challengeId: 'auto', publicKey });
+    const waiting = pending<typeof assertion>();
+    webauthn.startAuthentication.mockReturnValueOnce(waiting.promise).mockReturnValue(pending<typeof assertion>().promise);
+    cancelCeremony.mockImplementation(() => waiting.reject(Object.assign(new Error('cancel'), { name: 'AbortError' })));
+    login.mockRejectedValue(new ApiProblem({ type: 'about:blank', title: 'x', status: 401, detail: '', code: 'invalid_credentials' }));
+    render(<LoginPage />);
+    await waitFor(() => expect(webauthn.startAuthentication).toHaveBeenCalledTimes(1));
+    await userEvent.type(screen.getByLabelText('E-mail'), 'ana@acme.test');
+    await userEvent.type(screen.getByLabelText('Password'), 'a wrong password');
+    await userEvent.click(screen.getByRole('button', { name: 'Sign in' }));
+    expect(cancelCeremony).toHaveBeenCalledOnce();
+    expect((await screen.findByRole('alert')).textContent).toBe('The site, e-mail or password is not correct.');
+    await waitFor(() => expect(webauthn.startAuthentication).toHaveBeenCalledTimes(2));
+    expect(webauthn.startAuthentication).toHaveBeenLastCalledWith({ optionsJSON: publicKey, useBrowserAutofill: true });
+  });
+
   it('offers the autofill again after a refused passkey, but not in an endless loop', async () => {
     webauthn.browserSupportsWebAuthnAutofill.mockResolvedValue(true);
     passkeyLoginOptions.mockResolvedValue({ challengeId: 'auto', publicKey });

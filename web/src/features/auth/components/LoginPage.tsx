@@ -207,12 +207,19 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
     setPasskeyError(null);
     stopAutofill();
     rememberSite();
-    const res = await login({
-      tenant: site.trim(),
-      email: email.trim(),
-      password,
-      link_token: link?.token ?? null,
-    });
+    let res: SignInResponse;
+    try {
+      res = await login({
+        tenant: site.trim(),
+        email: email.trim(),
+        password,
+        link_token: link?.token ?? null,
+      });
+    } catch (err) {
+      // A wrong password: the passkey autofill is offered again.
+      setAutofillRound((n) => n + 1);
+      throw err;
+    }
     answered(res);
   });
 
