@@ -303,6 +303,18 @@ async fn an_expired_challenge_is_refused(b: Backend) {
     let (challenge_id, credential) = assertion(&app, &mut device).await;
     app.clock.advance(5 * 60 + 1);
     passkey_login(&app, TENANT, &challenge_id, &credential).await.assert_problem(401, "invalid_credentials");
+    // The periodic housekeeping forgets it (and only what expired).
+    let _fresh = sign_in_options(&app, TENANT, &device.credential_id).await;
+    let now = app.clock_now();
+    let purged = app.with_db(move |conn| cloudcx_auth::db::passkeys::purge_expired_challenges(conn, now)).await;
+    assert_eq!(purged, 1);
+    let left = app
+        .with_db(|conn| {
+            use diesel::prelude::*;
+            cloudcx_auth::db::schema::webauthn_challenges::table.count().get_result::<i64>(conn)
+        })
+        .await;
+    assert_eq!(left, 1, "the live challenge stays");
 }
 
 async fn a_counter_gone_backwards_is_refused(b: Backend) {
