@@ -24,6 +24,7 @@ both_databases!(
     a_passkey_signs_in_with_no_password_and_no_second_factor,
     a_replayed_assertion_is_refused,
     an_assertion_made_for_another_origin_is_refused,
+    a_passkey_made_for_another_origin_is_not_added,
     a_challenge_is_single_use_under_30_parallel_logins,
     a_registration_challenge_is_single_use_under_30_parallel_answers,
     passkey_sign_in_spends_the_addresss_sign_in_budget,
@@ -628,4 +629,26 @@ async fn passkey_sign_in_spends_the_addresss_sign_in_budget(b: Backend) {
         .post("/api/v1/auth/passkey/login", json!({"tenant": TENANT, "challenge_id": "x", "credential": {"id": "AA", "rawId": "AA", "type": "public-key", "response": {"authenticatorData": "AA", "clientDataJSON": "AA", "signature": "AA"}}}))
         .await;
     r.assert_problem(429, "too_many_attempts");
+}
+
+async fn a_passkey_made_for_another_origin_is_not_added(b: Backend) {
+    let app = passkey_app(b).await;
+    let admin = app.admin_token().await;
+    let (_, email, password) = app.create_agent(&admin, "lured").await;
+    let (token, _) = app.sign_in(&email, &password).await;
+    let (challenge_id, ccr) = registration_options(&app, &token).await;
+    let mut key = SoftPasskey::new(true);
+    let foreign = Url::parse("http://localhost:4444").expect("url");
+    let credential = serde_json::to_value(key.do_registration(foreign, ccr).expect("registers")).expect("json");
+    let r = app
+        .post_auth(
+            "/api/v1/me/passkeys",
+            &token,
+            json!({"challenge_id": challenge_id, "name": "Lure", "credential": credential}),
+        )
+        .await;
+    r.assert_problem(422, "validation_failed");
+    assert_eq!(r.body["errors"][0]["field"], "credential");
+    assert_eq!(app.get_auth("/api/v1/me/passkeys", &token).await.body["passkeys"], json!([]));
+    assert!(app.audit(&admin, "passkey_added").await.is_empty());
 }
