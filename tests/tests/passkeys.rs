@@ -486,6 +486,8 @@ async fn an_admin_2fa_reset_removes_the_users_passkeys(b: Backend) {
     sign_in_with(&app, &mut device).await.assert_problem(401, "invalid_credentials");
     let events = app.audit(&admin, "mfa_admin_reset").await;
     assert_eq!(events[0]["details"]["passkeys_removed"], 1);
+    let mail = app.smtp.wait_for(&email, |m| m.body().contains("the passkeys"), Duration::from_secs(10)).await;
+    assert!(mail.subject().contains("two-factor authentication was reset"), "{}", mail.subject());
     // The reset ended the user's sessions; a new sign-in sees no passkey.
     assert_eq!(app.get_auth("/api/v1/me/passkeys", &token).await.status, 401);
     let (fresh, _) = app.sign_in(&email, &password).await;
