@@ -46,7 +46,7 @@ impl Notice {
             ),
             Self::TwoFactorResetByAdmin => (
                 "Your two-factor authentication was reset",
-                "An administrator removed the two-factor authentication of your CloudCX account and signed you out everywhere. Set it up again after your next sign-in.",
+                "An administrator removed the two-factor authentication and the passkeys of your CloudCX account and signed you out everywhere. Set them up again after your next sign-in.",
             ),
             Self::SecondFactorGuessed => (
                 "Someone is trying to sign in to your account",

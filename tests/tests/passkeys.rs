@@ -24,6 +24,7 @@ both_databases!(
     a_passkey_signs_in_with_no_password_and_no_second_factor,
     a_replayed_assertion_is_refused,
     an_assertion_made_for_another_origin_is_refused,
+    a_passkey_made_for_another_origin_is_not_added,
     a_challenge_is_single_use_under_30_parallel_logins,
     a_registration_challenge_is_single_use_under_30_parallel_answers,
     passkey_sign_in_spends_the_addresss_sign_in_budget,
@@ -303,6 +304,18 @@ async fn an_expired_challenge_is_refused(b: Backend) {
     let (challenge_id, credential) = assertion(&app, &mut device).await;
     app.clock.advance(5 * 60 + 1);
     passkey_login(&app, TENANT, &challenge_id, &credential).await.assert_problem(401, "invalid_credentials");
+    // The periodic housekeeping forgets it (and only what expired).
+    let _fresh = sign_in_options(&app, TENANT, &device.credential_id).await;
+    let now = app.clock_now();
+    let purged = app.with_db(move |conn| cloudcx_auth::db::passkeys::purge_expired_challenges(conn, now)).await;
+    assert_eq!(purged, 1);
+    let left = app
+        .with_db(|conn| {
+            use diesel::prelude::*;
+            cloudcx_auth::db::schema::webauthn_challenges::table.count().get_result::<i64>(conn)
+        })
+        .await;
+    assert_eq!(left, 1, "the live challenge stays");
 }
 
 async fn a_counter_gone_backwards_is_refused(b: Backend) {
@@ -473,6 +486,8 @@ async fn an_admin_2fa_reset_removes_the_users_passkeys(b: Backend) {
     sign_in_with(&app, &mut device).await.assert_problem(401, "invalid_credentials");
     let events = app.audit(&admin, "mfa_admin_reset").await;
     assert_eq!(events[0]["details"]["passkeys_removed"], 1);
+    let mail = app.smtp.wait_for(&email, |m| m.body().contains("the passkeys"), Duration::from_secs(10)).await;
+    assert!(mail.subject().contains("two-factor authentication was reset"), "{}", mail.subject());
     // The reset ended the user's sessions; a new sign-in sees no passkey.
     assert_eq!(app.get_auth("/api/v1/me/passkeys", &token).await.status, 401);
     let (fresh, _) = app.sign_in(&email, &password).await;
@@ -616,4 +631,26 @@ async fn passkey_sign_in_spends_the_addresss_sign_in_budget(b: Backend) {
         .post("/api/v1/auth/passkey/login", json!({"tenant": TENANT, "challenge_id": "x", "credential": {"id": "AA", "rawId": "AA", "type": "public-key", "response": {"authenticatorData": "AA", "clientDataJSON": "AA", "signature": "AA"}}}))
         .await;
     r.assert_problem(429, "too_many_attempts");
+}
+
+async fn a_passkey_made_for_another_origin_is_not_added(b: Backend) {
+    let app = passkey_app(b).await;
+    let admin = app.admin_token().await;
+    let (_, email, password) = app.create_agent(&admin, "lured").await;
+    let (token, _) = app.sign_in(&email, &password).await;
+    let (challenge_id, ccr) = registration_options(&app, &token).await;
+    let mut key = SoftPasskey::new(true);
+    let foreign = Url::parse("http://localhost:4444").expect("url");
+    let credential = serde_json::to_value(key.do_registration(foreign, ccr).expect("registers")).expect("json");
+    let r = app
+        .post_auth(
+            "/api/v1/me/passkeys",
+            &token,
+            json!({"challenge_id": challenge_id, "name": "Lure", "credential": credential}),
+        )
+        .await;
+    r.assert_problem(422, "validation_failed");
+    assert_eq!(r.body["errors"][0]["field"], "credential");
+    assert_eq!(app.get_auth("/api/v1/me/passkeys", &token).await.body["passkeys"], json!([]));
+    assert!(app.audit(&admin, "passkey_added").await.is_empty());
 }

@@ -259,6 +259,29 @@ mod tests {
         assert_eq!(amr(false), vec!["hwk", "user"]);
     }
 
+    /// What `@simplewebauthn/browser` (the web app's WebAuthn calls) hands over, extra fields
+    /// and all, is taken as it comes.
+    #[test]
+    fn the_browser_libraries_json_is_accepted_as_it_comes() {
+        let registration = serde_json::json!({
+            "id": "AQID", "rawId": "AQID", "type": "public-key", "authenticatorAttachment": "platform",
+            "clientExtensionResults": {"credProps": {"rk": true}},
+            "response": {
+                "attestationObject": "AQID", "clientDataJSON": "AQID", "transports": ["internal", "hybrid", "smart-card"],
+                "publicKeyAlgorithm": -7, "publicKey": "AQID", "authenticatorData": "AQID"
+            }
+        });
+        assert!(serde_json::from_value::<RegisterPublicKeyCredential>(registration).is_ok());
+        let assertion = serde_json::json!({
+            "id": "AQID", "rawId": "AQID", "type": "public-key", "authenticatorAttachment": "cross-platform",
+            "clientExtensionResults": {},
+            "response": {"authenticatorData": "AQID", "clientDataJSON": "AQID", "signature": "AQID", "userHandle": "AQID"}
+        });
+        let parsed = serde_json::from_value::<PublicKeyCredential>(assertion).expect("assertion");
+        assert_eq!(parsed.get_credential_id(), &[1, 2, 3]);
+        assert_eq!(parsed.get_user_unique_id(), Some(&[1u8, 2, 3][..]));
+    }
+
     #[test]
     fn a_user_handle_is_the_users_uuid() {
         let id = "6f1c0d2e-4b7a-4f7e-9a51-0c2b8f8e1d33";
