@@ -68,6 +68,8 @@ pub enum ApiError {
     ReauthRequired,
     #[error("{0}")]
     Forbidden(String),
+    #[error("passkeys are turned off for this site")]
+    PasskeysDisabled,
     #[error("the site requires two-factor authentication: set it up first")]
     MfaSetupRequired,
     #[error("not found")]
@@ -114,6 +116,7 @@ impl ApiError {
             Self::ReauthRequired => "reauth_required",
             Self::Forbidden(_) => "forbidden",
             Self::MfaSetupRequired => "mfa_setup_required",
+            Self::PasskeysDisabled => "passkeys_disabled",
             Self::NotFound => "not_found",
             Self::MfaAlreadyEnabled => "mfa_already_enabled",
             Self::MfaNotEnabled => "mfa_not_enabled",
@@ -243,7 +246,9 @@ impl ResponseError for ApiError {
             | Self::InvalidRefreshToken
             | Self::InvalidMfaToken
             | Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::ReauthRequired | Self::Forbidden(_) | Self::MfaSetupRequired => StatusCode::FORBIDDEN,
+            Self::ReauthRequired | Self::Forbidden(_) | Self::MfaSetupRequired | Self::PasskeysDisabled => {
+                StatusCode::FORBIDDEN
+            }
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MfaAlreadyEnabled
             | Self::MfaNotEnabled

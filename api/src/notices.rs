@@ -46,7 +46,7 @@ impl Notice {
             ),
             Self::TwoFactorResetByAdmin => (
                 "Your two-factor authentication was reset",
-                "An administrator removed the two-factor authentication of your CloudCX account and signed you out everywhere. Set it up again after your next sign-in.",
+                "An administrator removed the two-factor authentication and the passkeys of your CloudCX account and signed you out everywhere. Set them up again after your next sign-in.",
             ),
             Self::SecondFactorGuessed => (
                 "Someone is trying to sign in to your account",
@@ -95,6 +95,26 @@ pub fn password_reset_text(removed: &[ConnectionLine], kept: &[ConnectionLine]) 
         );
     }
     ("Your CloudCX password was reset", text)
+}
+
+/// Subject and text of the mail after a passkey named `name` was added to the account.
+pub fn passkey_added_text(name: &str) -> (&'static str, String) {
+    (
+        "A passkey was added to your CloudCX account",
+        format!(
+            "A passkey named \"{name}\" was added to your CloudCX account. It can sign you in without your password.\n\nIf this was not you, remove it in Security Settings > Passkeys, change your password and contact your administrator."
+        ),
+    )
+}
+
+/// Subject and text of the mail after a passkey named `name` was removed from the account.
+pub fn passkey_removed_text(name: &str) -> (&'static str, String) {
+    (
+        "A passkey was removed from your CloudCX account",
+        format!(
+            "The passkey named \"{name}\" was removed from your CloudCX account and can no longer sign you in.\n\nIf this was not you, change your password and contact your administrator."
+        ),
+    )
 }
 
 /// Queues a notice to `to`; call inside the transaction of the change.

@@ -6,7 +6,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, auth, lifecycle, me, mfa, oauth, ops, services, sso, two_factor, views, wellknown};
+use crate::routes::{
+    admin, auth, lifecycle, me, mfa, oauth, ops, passkeys, services, sso, two_factor, views, wellknown,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,6 +25,10 @@ use crate::routes::{admin, auth, lifecycle, me, mfa, oauth, ops, services, sso, 
         auth::logout,
         auth::reauth,
         mfa::reauth_email_code,
+        passkeys::reauth_options,
+        passkeys::reauth,
+        passkeys::sign_in_options,
+        passkeys::login,
         mfa::verify,
         mfa::resend,
         lifecycle::forgot,
@@ -46,6 +52,11 @@ use crate::routes::{admin, auth, lifecycle, me, mfa, oauth, ops, services, sso, 
         two_factor::view_backup_codes,
         two_factor::download_backup_codes,
         two_factor::regenerate_backup_codes,
+        passkeys::registration_options,
+        passkeys::list,
+        passkeys::add,
+        passkeys::rename,
+        passkeys::remove,
         admin::list_users,
         admin::create_user,
         admin::reset_two_factor,
@@ -80,6 +91,7 @@ use crate::routes::{admin, auth, lifecycle, me, mfa, oauth, ops, services, sso, 
         (name = "sign-in", description = "Password sign-in, tokens and sessions"),
         (name = "my account", description = "The signed-in user's own account"),
         (name = "two-factor", description = "Two-factor authentication: one method, backup codes"),
+        (name = "passkeys", description = "The user's passkeys (WebAuthn): add, list, rename, remove; a passkey counts as 2FA"),
         (name = "administration", description = "Site administration (admins only)"),
         (name = "single sign-on", description = "Sign in with Google / Office 365, connected accounts"),
         (name = "services", description = "For other CloudCX services: client credentials, introspection, users"),

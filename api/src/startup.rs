@@ -116,6 +116,10 @@ impl Application {
                 .context("AUTH_SMTP_URL")?;
         let outbound = crate::outbound::Outbound::new(config.allow_insecure_issuers)
             .context("building the outbound HTTP client")?;
+        let webauthn = crate::auth::passkeys::relying_party(&public_url).map_err(|e| anyhow::anyhow!(e))?;
+        if webauthn.is_none() {
+            tracing::warn!(public_url = %public_url, "passkeys are unavailable: WebAuthn needs a domain, not an IP address, in AUTH_PUBLIC_URL");
+        }
         let state = AppState {
             config: Arc::new(config),
             public_url,
@@ -129,6 +133,7 @@ impl Application {
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
             oidc: Arc::new(crate::auth::oidc::OidcClient::new(outbound)),
             transport,
+            webauthn: webauthn.map(Arc::new),
         };
         crate::notices::spawn_sender(
             state.db.clone(),
@@ -247,7 +252,8 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<(Server, Weak<A
     Ok((server, served))
 }
 
-/// Every ten minutes: forget expired revocations, access-token records and rate counters.
+/// Every ten minutes: forget expired revocations, access-token records, rate counters and
+/// WebAuthn challenges.
 fn spawn_housekeeping(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -257,7 +263,9 @@ fn spawn_housekeeping(state: AppState) {
             let result = state
                 .db
                 .run(move |conn| -> Result<usize, db::DbError> {
-                    Ok(db::sessions::purge_expired(conn, now)? + db::throttle::purge(conn, now)?)
+                    Ok(db::sessions::purge_expired(conn, now)?
+                        + db::throttle::purge(conn, now)?
+                        + db::passkeys::purge_expired_challenges(conn, now)?)
                 })
                 .await;
             if let Err(e) = result {

@@ -30,6 +30,9 @@ pub struct AppState {
     pub oidc: Arc<crate::auth::oidc::OidcClient>,
     /// What the public URL's scheme and host decide (`Secure` cookies, HSTS), judged once.
     pub transport: crate::config::Transport,
+    /// The WebAuthn relying party of `AUTH_PUBLIC_URL`, built once at start-up; `None` when its
+    /// host is an IP address (WebAuthn needs a domain): passkeys are then unavailable.
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 impl AppState {

@@ -326,15 +326,19 @@ export function webDir() {
   return dist;
 }
 
-/** The API on a fresh temp dir and SQLite database; resolves once GET /readyz answers 200. */
-export async function startApi({ port, smtpUrl, extraEnv = {} }) {
+/**
+ * The API on a fresh temp dir and SQLite database; resolves once GET /readyz answers 200.
+ * `publicUrl` (default `http://127.0.0.1:PORT`) is its AUTH_PUBLIC_URL; the API listens on
+ * 127.0.0.1 either way and `base` is that address.
+ */
+export async function startApi({ port, smtpUrl, extraEnv = {}, publicUrl }) {
   const dir = mkdtempSync(join(tmpdir(), 'cloudcx-e2e-'));
   const base = `http://127.0.0.1:${port}`;
   const env = {
     ...process.env,
     DATABASE_URL: `sqlite://${join(dir, 'auth.db')}`,
     AUTH_LISTEN: `127.0.0.1:${port}`,
-    AUTH_PUBLIC_URL: base,
+    AUTH_PUBLIC_URL: publicUrl ?? base,
     AUTH_WEB_DIR: webDir(),
     AUTH_SMTP_URL: smtpUrl,
     AUTH_ALLOW_INSECURE_ISSUERS: 'true',
@@ -513,8 +517,10 @@ export function uniqueEmail(prefix) {
  * Starts the SMTP sink, the OpenID Provider (with `oidcClients`, each getting the API's
  * redirect URI), the API and Chromium. `stack.journey(name, fn)` runs `fn(page, context)` in a
  * fresh browser context and saves screenshots/<name>.png of the screen it ends on.
+ * `host`: the name the browser and AUTH_PUBLIC_URL use. WebAuthn refuses an IP address as the
+ * relying party, so the passkey journeys pass `localhost` (still a secure context over http).
  */
-export async function startStack({ oidcClients = [] } = {}) {
+export async function startStack({ oidcClients = [], host = '127.0.0.1' } = {}) {
   const started = [];
   const stopAll = async () => {
     for (const s of started.reverse()) {
@@ -530,7 +536,7 @@ export async function startStack({ oidcClients = [] } = {}) {
     started.push(() => mail.stop());
 
     const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
+    const base = `http://${host}:${port}`;
     const redirectUri = `${base}/api/v1/auth/sso/callback`;
 
     let oidc = null;
@@ -539,7 +545,7 @@ export async function startStack({ oidcClients = [] } = {}) {
       started.push(() => oidc.stop());
     }
 
-    const api = await startApi({ port, smtpUrl: mail.url });
+    const api = await startApi({ port, smtpUrl: mail.url, publicUrl: base });
     started.push(async () => {
       if (process.env.E2E_KEEP_LOGS === '1') process.stderr.write(`--- cloudcx-auth ---\n${api.output()}\n`);
       await api.stop();
@@ -555,7 +561,8 @@ export async function startStack({ oidcClients = [] } = {}) {
     watchCspViolations(browser, cspViolations);
 
     mkdirSync(SCREENSHOTS, { recursive: true });
-    const client = apiClient(base);
+    // The API's own address: Node may resolve `localhost` to ::1, where nothing listens.
+    const client = apiClient(api.base);
 
     async function newPage() {
       const context = await browser.newContext({ acceptDownloads: true, baseURL: base, viewport: { width: 1280, height: 900 } });

@@ -4,6 +4,7 @@
 pub mod jwt;
 pub mod mfa;
 pub mod oidc;
+pub mod passkeys;
 pub mod password;
 pub mod secrets;
 pub mod session;

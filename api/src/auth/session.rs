@@ -76,7 +76,7 @@ fn mint_access_token_with_policy(
         Some(known) => known,
         None => tenants::find(conn, &user.tenant_id)?.is_some_and(|t| t.require_2fa),
     };
-    let setup_required = require_2fa && crate::db::mfa::find(conn, &user.id)?.is_none();
+    let setup_required = require_2fa && crate::db::passkeys::lacks_2fa(conn, &user.id)?;
     let holder = Holder::of(user, family, setup_required);
     let claims = holder.claims(keys, life, time_ordered_id(), now);
     keys.sign(&claims).map_err(ApiError::internal)

@@ -5,6 +5,7 @@ pub mod attempts;
 pub mod audit;
 pub mod mfa;
 pub mod outbox;
+pub mod passkeys;
 pub mod password_resets;
 pub mod schema;
 pub mod service_clients;

@@ -177,7 +177,8 @@ WITH live AS (
 )
 SELECT family.id AS family_id, u.id AS user_id, u.tenant_id, u.role, family.auth_time,
        family.expires_at, family.amr, family.acr,
-       (t.require_2fa AND NOT EXISTS (SELECT 1 FROM user_mfa m WHERE m.user_id = u.id)) AS mfa_setup_required
+       (t.require_2fa AND NOT EXISTS (SELECT 1 FROM user_mfa m WHERE m.user_id = u.id)
+        AND NOT EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = u.id)) AS mfa_setup_required
 FROM family JOIN users u ON u.id = family.user_id JOIN tenants t ON t.id = u.tenant_id";
 
 /// The rotation of a live token in one statement ([`ROTATE_LIVE_SQL`]) where the database has
@@ -257,7 +258,8 @@ WITH family AS (
     pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END WHERE key = ?
 )
 SELECT NOT seen.known AS new_device,
-       (t.require_2fa AND NOT EXISTS (SELECT 1 FROM user_mfa m WHERE m.user_id = ?)) AS mfa_setup_required
+       (t.require_2fa AND NOT EXISTS (SELECT 1 FROM user_mfa m WHERE m.user_id = ?)
+        AND NOT EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = ?)) AS mfa_setup_required
 FROM seen, tenants t WHERE t.id = ?";
 
 /// The writes of a sign-in inside the caller's transaction: [`OPEN_SQL`] on PostgreSQL (one
@@ -297,7 +299,7 @@ pub fn open_in_steps(conn: &mut AnyConnection, o: &Opening<'_>) -> QueryResult<O
         super::attempts::PASSWORD.give_back(conn, back.key)?;
     }
     let require_2fa = super::tenants::find(conn, &f.tenant_id)?.is_some_and(|t| t.require_2fa);
-    let mfa_setup_required = require_2fa && super::mfa::find(conn, &f.user_id)?.is_none();
+    let mfa_setup_required = require_2fa && super::passkeys::lacks_2fa(conn, &f.user_id)?;
     Ok(Opened { new_device: !known, mfa_setup_required })
 }
 
@@ -354,7 +356,8 @@ fn open_in_one_statement(conn: &mut diesel::PgConnection, o: &Opening<'_>) -> Qu
             Bind::BigInt(n.next_attempt_at),
             // given back
             Bind::NullableText(o.give_back.as_ref().map(|b| b.key)),
-            // result
+            // result (a passkey counts as 2FA)
+            user,
             user,
             Bind::Text(&f.tenant_id),
         ],

@@ -231,8 +231,8 @@ pub struct ResetTwoFactorRequest {
     pub ticket: Option<String>,
 }
 
-/// Recover an account whose owner lost both device and backup codes: removes the method and the
-/// codes, signs the user out everywhere, audits who and why, and e-mails the user.
+/// Recover an account whose owner lost both device and backup codes: removes the method, the
+/// codes and the user's passkeys, signs the user out everywhere, audits who and why, and e-mails the user.
 #[utoipa::path(
     post, path = "/api/v1/admin/users/{id}/2fa/reset", tag = "administration",
     security(("bearer" = [])),
@@ -242,7 +242,7 @@ pub struct ResetTwoFactorRequest {
         (status = 204, description = "Reset"),
         (status = 403, description = "`forbidden` (not an admin) or `reauth_required` (sign-in older than 10 minutes)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found` (also a user of another site)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`mfa_not_enabled`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`mfa_not_enabled`: the user has neither a method nor a passkey", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: a reason is required", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -267,7 +267,11 @@ pub async fn reset_two_factor(
         .run(move |conn| {
             write_tx(conn, |conn| {
                 let user = users::find_in_tenant(conn, &actor.tenant_id, &id)?.ok_or(ApiError::NotFound)?;
-                if !mfa::remove_all(conn, &user.id)? {
+                // Recovery takes every factor beyond the password: the method, its codes and the
+                // passkeys (which count as 2FA).
+                let had_method = mfa::remove_all(conn, &user.id)?;
+                let passkeys_removed = crate::db::passkeys::delete_all_of(conn, &user.id)?;
+                if !had_method && passkeys_removed == 0 {
                     return Err(ApiError::MfaNotEnabled);
                 }
                 mfa::reset_mfa_failures(conn, &user.id)?;
@@ -284,6 +288,7 @@ pub async fn reset_two_factor(
                         details: serde_json::json!({
                             "reason": reason,
                             "ticket": ticket,
+                            "passkeys_removed": passkeys_removed,
                             "sessions_ended": ended.sessions,
                             "reset_links_voided": ended.links,
                         }),

@@ -8,6 +8,7 @@ pub mod me;
 pub mod mfa;
 pub mod oauth;
 pub mod ops;
+pub mod passkeys;
 pub mod services;
 pub mod sso;
 pub mod two_factor;
@@ -140,6 +141,10 @@ route_table! {
     "/api/v1/auth/logout" => post auth::logout;
     "/api/v1/auth/reauth" => post auth::reauth;
     "/api/v1/auth/reauth/email-code" => post mfa::reauth_email_code;
+    "/api/v1/auth/reauth/passkey/options" => post passkeys::reauth_options;
+    "/api/v1/auth/reauth/passkey" => post passkeys::reauth;
+    "/api/v1/auth/passkey/options" => post passkeys::sign_in_options;
+    "/api/v1/auth/passkey/login" => post passkeys::login;
     "/api/v1/auth/mfa/verify" => post mfa::verify;
     "/api/v1/auth/mfa/resend" => post mfa::resend;
     "/api/v1/auth/password/forgot" => post lifecycle::forgot;
@@ -164,6 +169,9 @@ route_table! {
     "/api/v1/me/2fa/backup-codes" => get two_factor::view_backup_codes;
     "/api/v1/me/2fa/backup-codes/download" => post two_factor::download_backup_codes;
     "/api/v1/me/2fa/backup-codes/regenerate" => post two_factor::regenerate_backup_codes;
+    "/api/v1/me/passkeys/options" => post passkeys::registration_options;
+    "/api/v1/me/passkeys" => get passkeys::list, post passkeys::add;
+    "/api/v1/me/passkeys/{id}" => patch passkeys::rename, delete passkeys::remove;
     "/api/v1/me" => get me::me;
 
     // Administration.
@@ -293,7 +301,7 @@ pub fn route_label(req: &ServiceRequest) -> String {
 mod tests {
     /// The route modules that must not reach into one another: what they share lives in
     /// `views` (answer shapes), `extract` (extractors) or outside `routes/` altogether.
-    const MODULES: [(&str, &str); 14] = [
+    const MODULES: [(&str, &str); 15] = [
         ("sso", include_str!("sso/mod.rs")),
         ("sso", include_str!("sso/signin.rs")),
         ("sso", include_str!("sso/connections.rs")),
@@ -308,6 +316,7 @@ mod tests {
         ("oauth", include_str!("oauth.rs")),
         ("ops", include_str!("ops.rs")),
         ("wellknown", include_str!("wellknown.rs")),
+        ("passkeys", include_str!("passkeys.rs")),
     ];
 
     #[test]

@@ -84,6 +84,7 @@ const MESSAGES: Record<string, string> = {
   self_action_forbidden: 'You cannot do this to your own account, or to the last admin of the site.',
   sso_not_configured: 'This sign-in application is not available for your site.',
   sso_already_connected: 'This external account is already connected to a CloudCX account.',
+  passkeys_disabled: 'Your site has turned passkeys off.',
   weak_password: 'This password is too weak: use 8 to 128 characters and avoid common passwords.',
   method_not_allowed: 'This action is not supported.',
   payload_too_large: 'What you sent is too large.',
@@ -103,7 +104,10 @@ export type ProblemContext =
   | 'update_user'
   | 'disable_user'
   | 'delete_user'
-  | 'admin_user';
+  | 'admin_user'
+  | 'passkey_sign_in'
+  | 'passkey_reauth'
+  | 'passkey';
 
 const IN_CONTEXT: Record<ProblemContext, Record<string, string>> = {
   reset_password: {
@@ -131,6 +135,16 @@ const IN_CONTEXT: Record<ProblemContext, Record<string, string>> = {
   },
   admin_user: {
     not_found: 'This user no longer exists.',
+  },
+  passkey_sign_in: {
+    invalid_credentials:
+      'That passkey was not accepted. It may have been removed, belong to another site, or the request expired. Please try again or sign in with your password.',
+  },
+  passkey_reauth: {
+    invalid_credentials: 'That passkey was not accepted. Please try again or confirm with your password.',
+  },
+  passkey: {
+    not_found: 'This passkey no longer exists.',
   },
 };
 

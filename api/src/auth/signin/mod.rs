@@ -1,5 +1,5 @@
 //! The sign-in flows, free of actix: password ([`password`]), the second-factor challenge
-//! ([`challenge`]), SSO ([`sso`]) and re-authentication ([`reauth`]). Each is a step that takes
+//! ([`challenge`]), SSO ([`sso`]), re-authentication ([`reauth`]) and passkeys ([`passkey`]). Each is a step that takes
 //! typed input and returns an outcome enum that a handler maps to HTTP.
 //!
 //! Every guess is reserved in the database before it is checked ([`crate::db::attempts`]):
@@ -7,6 +7,7 @@
 //! user's second-factor budget. A success gives its reservation back.
 
 pub mod challenge;
+pub mod passkey;
 pub mod password;
 pub mod reauth;
 pub mod sso;
@@ -106,9 +107,11 @@ pub fn rate_limited(state: &AppState, retry_after: i64) -> ApiError {
 #[cfg(test)]
 mod tests {
     /// Every file of the flow layer.
-    const FLOWS: [(&str, &str); 7] = [
+    const FLOWS: [(&str, &str); 9] = [
         ("mod.rs", include_str!("mod.rs")),
         ("password.rs", include_str!("password.rs")),
+        ("passkey.rs", include_str!("passkey.rs")),
+        ("passkey/manage.rs", include_str!("passkey/manage.rs")),
         ("challenge.rs", include_str!("challenge.rs")),
         ("reauth.rs", include_str!("reauth.rs")),
         ("sso.rs", include_str!("sso.rs")),

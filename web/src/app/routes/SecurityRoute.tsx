@@ -2,12 +2,13 @@ import { useState } from 'react';
 import { Alert } from '@/components/Alert';
 import { ChangePasswordCard } from '@/features/security/components/ChangePasswordCard';
 import { DevicesCard } from '@/features/security/components/DevicesCard';
+import { PasskeysCard } from '@/features/security/components/PasskeysCard';
 import { TwoFactorCard } from '@/features/security/components/TwoFactorCard';
 import { SsoCard } from '@/features/sso/components/SsoCard';
 import { useMe } from '@/lib/me';
 import { useLocation } from '@/lib/router';
 
-/** Edit Profile → Security Settings: 2FA, SSO, the password and the signed-in devices. */
+/** Edit Profile → Security Settings: 2FA, passkeys, SSO, the password and the signed-in devices. */
 export function SecurityRoute() {
   const { me, reload } = useMe();
   const { state } = useLocation();
@@ -29,6 +30,8 @@ export function SecurityRoute() {
       )}
       <Alert kind="success">{notice}</Alert>
       <TwoFactorCard email={me?.email} onChanged={() => setupRequired && reload()} />
+      {/* A passkey also satisfies the site's "require 2FA" policy: offered during that set-up too. */}
+      <PasskeysCard onChanged={() => setupRequired && reload()} />
       {!setupRequired && (
         <>
           <SsoCard />

@@ -1,14 +1,23 @@
-import { useEffect, useState, type FormEvent, type MouseEvent } from 'react';
+import {
+  browserSupportsWebAuthnAutofill,
+  startAuthentication,
+  WebAuthnAbortService,
+  type AuthenticationResponseJSON,
+} from '@simplewebauthn/browser';
+import { useEffect, useRef, useState, type FormEvent, type MouseEvent } from 'react';
 import { Alert } from '@/components/Alert';
 import { Button } from '@/components/Button';
 import { Field } from '@/components/Field';
 import { acceptToken } from '@/lib/auth';
-import { problemMessage } from '@/lib/problem';
+import { passkeyAborted, passkeyMessage, passkeysSupported } from '@/lib/passkeys';
+import { hasCode, problemMessage } from '@/lib/problem';
 import { Link, navigate, safePath, useLocation } from '@/lib/router';
 import { useAction } from '@/lib/use-async';
 import { authorizeSso } from '../api/authorize-sso';
 import { getSsoProviders, type ProviderSummary } from '../api/get-sso-providers';
-import { login } from '../api/login';
+import { login, type SignInResponse } from '../api/login';
+import { passkeyLogin } from '../api/passkey-login';
+import { passkeyLoginOptions } from '../api/passkey-login-options';
 import { SITE_KEY, rememberedSite } from '../site';
 import { MfaStep } from './MfaStep';
 
@@ -16,6 +25,17 @@ import { MfaStep } from './MfaStep';
 export type LinkState = { token: string; provider: string; email: string | null; returnTo: string | null };
 
 const DEBOUNCE_MS = 350;
+/**
+ * The autofill's challenge is renewed before the server's 5 minutes run out: a page left open
+ * still signs in with the passkey picked from the e-mail field.
+ */
+const AUTOFILL_RENEW_MS = 4 * 60_000;
+/**
+ * After this many passkeys in a row refused, the autofill is not offered again until the page
+ * reloads: an authenticator that answers by itself (a removed passkey it still holds) must not
+ * spend the address's sign-in budget in a loop.
+ */
+const AUTOFILL_MAX_REFUSALS = 3;
 const HOME = '/settings/security';
 
 function readLink(state: unknown): LinkState | null {
@@ -33,6 +53,17 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
   const [message, setMessage] = useState<string | null>(notice ?? null);
   const [providers, setProviders] = useState<ProviderSummary[]>([]);
   const [providersLoading, setProvidersLoading] = useState(false);
+  const [passkeyOk] = useState(passkeysSupported);
+  const [passkeyError, setPasskeyError] = useState<unknown>(null);
+  /** The site that answered `passkeys_disabled`: its sign-in page offers no passkey. */
+  const [passkeysOffAt, setPasskeysOffAt] = useState<string | null>(null);
+  /** Bumped to start the autofill's ceremony again (after a modal attempt, or to renew it). */
+  const [autofillRound, setAutofillRound] = useState(0);
+  /** True while the autofill's (conditional) ceremony is waiting for the user. */
+  const autofillPending = useRef(false);
+  const autofillRefusals = useRef(0);
+  /** True while "Sign in with a passkey" runs: the autofill must not start and abort it. */
+  const modalRunning = useRef(false);
 
   const next = safePath(link?.returnTo ?? location.search.get('next'), HOME);
 
@@ -66,6 +97,103 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
     navigate(next, { replace: true });
   }
 
+  function answered(res: SignInResponse) {
+    if (res.status === 'authenticated') signedIn(res.access_token, res.expires_in);
+    else setMfa({ token: res.mfa_token, method: res.method });
+  }
+
+  /** Ends the autofill's waiting ceremony (the user signs in another way). */
+  function stopAutofill() {
+    if (!autofillPending.current) return;
+    autofillPending.current = false;
+    WebAuthnAbortService.cancelCeremony();
+  }
+
+  // The browser's passkey autofill: a conditional ceremony that waits, from page load, for the
+  // user to pick a passkey in the e-mail field's suggestions. Its challenge belongs to the site,
+  // so it starts again when the site changes; it is aborted when the page goes, the user signs
+  // in with the password, or the modal passkey button takes over.
+  useEffect(() => {
+    const slug = site.trim();
+    if (!passkeyOk || !slug || mfa || link || slug === passkeysOffAt || autofillRefusals.current >= AUTOFILL_MAX_REFUSALS) return;
+    const ctrl = new AbortController();
+    let live = true;
+    const start = setTimeout(() => {
+      void (async () => {
+        try {
+          if (!(await browserSupportsWebAuthnAutofill()) || !live) return;
+          const options = await passkeyLoginOptions(slug, ctrl.signal);
+          if (!live || modalRunning.current) return;
+          autofillPending.current = true;
+          const credential = await startAuthentication({ optionsJSON: options.publicKey, useBrowserAutofill: true });
+          autofillPending.current = false;
+          if (!live) return;
+          await finishPasskey(slug, options.challengeId, credential);
+        } catch (err) {
+          autofillPending.current = false;
+          // Quiet when the autofill is not to be: aborted, a site without passkeys, a slow server.
+          // A passkey the user picked and the server refused is worth a sentence.
+          if (live && hasCode(err, 'passkeys_disabled')) setPasskeysOffAt(slug);
+          if (live && !passkeyAborted(err) && err instanceof PasskeyRefused) {
+            setPasskeyError(err.cause);
+            autofillRefusals.current += 1;
+            if (autofillRefusals.current < AUTOFILL_MAX_REFUSALS) setAutofillRound((n) => n + 1);
+          }
+        }
+      })();
+    }, DEBOUNCE_MS);
+    const renew = setTimeout(() => setAutofillRound((n) => n + 1), AUTOFILL_RENEW_MS);
+    return () => {
+      live = false;
+      clearTimeout(start);
+      clearTimeout(renew);
+      ctrl.abort();
+      stopAutofill();
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [site, mfa, link, passkeyOk, passkeysOffAt, autofillRound]);
+
+  async function finishPasskey(tenant: string, challengeId: string, credential: AuthenticationResponseJSON) {
+    rememberSite();
+    setMessage(null);
+    setPasskeyError(null);
+    try {
+      answered(await passkeyLogin(tenant, challengeId, credential));
+    } catch (err) {
+      throw new PasskeyRefused(err);
+    }
+  }
+
+  const passkey = useAction(async () => {
+    setMessage(null);
+    setPasskeyError(null);
+    const tenant = site.trim();
+    // startAuthentication aborts the autofill's ceremony itself (one ceremony at a time).
+    autofillPending.current = false;
+    modalRunning.current = true;
+    try {
+      const options = await passkeyLoginOptions(tenant);
+      let credential: AuthenticationResponseJSON;
+      try {
+        credential = await startAuthentication({ optionsJSON: options.publicKey });
+      } catch (err) {
+        // An autofill ceremony that was already on its way in when the button was pressed
+        // aborts this one as it starts; it is ended by now, so ask once more.
+        if (!passkeyAborted(err)) throw err;
+        credential = await startAuthentication({ optionsJSON: options.publicKey });
+      }
+      await finishPasskey(tenant, options.challengeId, credential);
+    } catch (err) {
+      const cause = err instanceof PasskeyRefused ? err.cause : err;
+      if (!passkeyAborted(cause)) setPasskeyError(cause);
+      if (hasCode(cause, 'passkeys_disabled')) setPasskeysOffAt(tenant);
+      // Offer the autofill again.
+      setAutofillRound((n) => n + 1);
+    } finally {
+      modalRunning.current = false;
+    }
+  });
+
   function rememberSite() {
     try {
       localStorage.setItem(SITE_KEY, site.trim());
@@ -76,15 +204,23 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
 
   const submit = useAction(async () => {
     setMessage(null);
+    setPasskeyError(null);
+    stopAutofill();
     rememberSite();
-    const res = await login({
-      tenant: site.trim(),
-      email: email.trim(),
-      password,
-      link_token: link?.token ?? null,
-    });
-    if (res.status === 'authenticated') signedIn(res.access_token, res.expires_in);
-    else setMfa({ token: res.mfa_token, method: res.method });
+    let res: SignInResponse;
+    try {
+      res = await login({
+        tenant: site.trim(),
+        email: email.trim(),
+        password,
+        link_token: link?.token ?? null,
+      });
+    } catch (err) {
+      // A wrong password: the passkey autofill is offered again.
+      setAutofillRound((n) => n + 1);
+      throw err;
+    }
+    answered(res);
   });
 
   const sso = useAction(async (p: ProviderSummary) => {
@@ -128,6 +264,8 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
   }
 
   const error = submit.error ?? sso.error;
+  const offerPasskey = passkeyOk && site.trim() !== passkeysOffAt;
+  const errorText = error ? problemMessage(error) : passkeyError ? passkeyMessage(passkeyError, 'passkey_sign_in') : null;
   return (
     <main className="auth-page">
       <div className="card auth-card">
@@ -141,7 +279,7 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
           </Alert>
         )}
         <Alert kind="warning">{message}</Alert>
-        <Alert>{error ? problemMessage(error) : null}</Alert>
+        <Alert>{errorText}</Alert>
         <form onSubmit={onSubmit} noValidate>
           <Field
             label="Site"
@@ -158,7 +296,7 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
             label="E-mail"
             name="email"
             type="email"
-            autoComplete="username"
+            autoComplete="username webauthn"
             required
             value={email}
             onChange={(e) => setEmail(e.target.value)}
@@ -183,7 +321,12 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
         </form>
         {!link && (
           <div className="sso-buttons" aria-busy={providersLoading || undefined}>
-            {providers.length > 0 && <p className="divider">or</p>}
+            {(offerPasskey || providers.length > 0) && <p className="divider">or</p>}
+            {offerPasskey && (
+              <Button className="wide" onClick={() => void passkey.run()} busy={passkey.pending} disabled={!site.trim()}>
+                Sign in with a passkey
+              </Button>
+            )}
             {providers.map((p) => (
               <Button key={p.id} className={`wide sso-${p.kind}`} onClick={() => void sso.run(p)} busy={sso.pending}>
                 Sign in with {p.display_name}
@@ -194,4 +337,12 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
       </div>
     </main>
   );
+}
+
+/** The server refused a passkey the browser produced (as opposed to a ceremony that never ended). */
+class PasskeyRefused extends Error {
+  constructor(readonly cause: unknown) {
+    super('passkey refused');
+    this.name = 'PasskeyRefused';
+  }
 }

@@ -1,20 +1,28 @@
+import { startAuthentication, WebAuthnAbortService } from '@simplewebauthn/browser';
 import { useCallback, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { Alert, Loading } from '@/components/Alert';
 import { Button } from '@/components/Button';
 import { CodeInput } from '@/components/CodeInput';
 import { Dialog } from '@/components/Dialog';
 import { Field } from '@/components/Field';
+import { passkeyAborted, passkeyMessage, passkeysSupported } from '@/lib/passkeys';
 import { hasCode, problemMessage } from '@/lib/problem';
 import { ReauthCancelled, ReauthContext } from '@/lib/reauth';
 import { useAction, useAsync } from '@/lib/use-async';
 import { useCooldown } from '@/lib/use-cooldown';
 import { get2faMethod } from '../api/get-2fa-method';
+import { hasPasskeys } from '../api/has-passkeys';
 import { reauth } from '../api/reauth';
+import { reauthPasskey } from '../api/reauth-passkey';
+import { reauthPasskeyOptions } from '../api/reauth-passkey-options';
 import { sendReauthEmailCode } from '../api/reauth-email-code';
 
 type Pending = { resolve: () => void; reject: (e: Error) => void };
 
-/** Provides `useSensitive()`: the dialog that asks for the password again on `reauth_required`. */
+/**
+ * Provides `useSensitive()`: the dialog that asks for the password again on `reauth_required`
+ * (or, for a user with a passkey, the passkey instead).
+ */
 export function ReauthProvider({ children }: { children: ReactNode }) {
   const [open, setOpen] = useState(false);
   const waiting = useRef<Pending[]>([]);
@@ -45,6 +53,8 @@ export function ReauthProvider({ children }: { children: ReactNode }) {
 
 function ReauthDialog({ onDone, onCancel }: { onDone: () => void; onCancel: () => void }) {
   const method = useAsync(get2faMethod, []);
+  // Offered only to a user who has a passkey (a site with passkeys off, or no WebAuthn here: not).
+  const passkeys = useAsync(() => (passkeysSupported() ? hasPasskeys().catch(() => false) : Promise.resolve(false)), []);
   const [password, setPassword] = useState('');
   const [code, setCode] = useState('');
   const [backup, setBackup] = useState('');
@@ -53,10 +63,30 @@ function ReauthDialog({ onDone, onCancel }: { onDone: () => void; onCancel: () =
   const cooldown = useCooldown();
 
   const confirm = useAction(async () => {
+    withPasskey.setError(null);
     const second = !method.data ? {} : useBackup ? { backup_code: backup.trim() } : { code };
     await reauth({ password, ...second });
     onDone();
   });
+
+  const withPasskey = useAction(async () => {
+    confirm.setError(null);
+    try {
+      const start = await reauthPasskeyOptions();
+      const credential = await startAuthentication({ optionsJSON: start.publicKey });
+      await reauthPasskey(start.challengeId, credential);
+    } catch (err) {
+      if (passkeyAborted(err)) return;
+      throw err;
+    }
+    onDone();
+  });
+
+  function cancel() {
+    // The browser's passkey dialog may be up: end that ceremony with ours.
+    WebAuthnAbortService.cancelCeremony();
+    onCancel();
+  }
 
   const send = useAction(async () => {
     await sendReauthEmailCode();
@@ -70,19 +100,25 @@ function ReauthDialog({ onDone, onCancel }: { onDone: () => void; onCancel: () =
   }
 
   const err = confirm.error ?? send.error;
-  const message = hasCode(err, 'invalid_credentials') ? 'The password is not correct.' : err ? problemMessage(err) : null;
+  const message = withPasskey.error
+    ? passkeyMessage(withPasskey.error, 'passkey_reauth')
+    : hasCode(err, 'invalid_credentials')
+      ? 'The password is not correct.'
+      : err
+        ? problemMessage(err)
+        : null;
   const twoFactor = method.data;
   const ready = password.length > 0 && (!twoFactor || (useBackup ? backup.trim().length >= 10 : code.length === 6));
 
   return (
     <Dialog
       title="Confirm it's you"
-      onClose={onCancel}
+      onClose={cancel}
       dismissable={!confirm.pending}
       size="small"
       footer={
         <>
-          <Button onClick={onCancel} disabled={confirm.pending}>
+          <Button onClick={cancel} disabled={confirm.pending}>
             Cancel
           </Button>
           <Button type="submit" form="reauth-form" variant="primary" busy={confirm.pending} disabled={!ready}>
@@ -94,6 +130,14 @@ function ReauthDialog({ onDone, onCancel }: { onDone: () => void; onCancel: () =
       <form id="reauth-form" onSubmit={submit} noValidate>
         <p>For your security, please confirm your password{twoFactor ? ' and your authentication code' : ''} to continue.</p>
         <Alert>{message}</Alert>
+        {passkeys.data && (
+          <>
+            <Button className="wide" onClick={() => void withPasskey.run()} busy={withPasskey.pending} disabled={confirm.pending}>
+              Use a passkey
+            </Button>
+            <p className="divider">or confirm with your password</p>
+          </>
+        )}
         <Field
           label="Password"
           type="password"
