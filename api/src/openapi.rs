@@ -6,7 +6,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, auth, lifecycle, me, mfa, oauth, ops, services, sso, two_factor, views, wellknown};
+use crate::routes::{
+    admin, auth, lifecycle, me, mfa, oauth, ops, services, sso, trusted_devices, two_factor, views, wellknown,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -38,6 +40,9 @@ use crate::routes::{admin, auth, lifecycle, me, mfa, oauth, ops, services, sso, 
         lifecycle::delete_session,
         lifecycle::revoke_others,
         sso::disconnect,
+        trusted_devices::list,
+        trusted_devices::forget_all,
+        trusted_devices::forget,
         two_factor::status,
         two_factor::email_setup,
         two_factor::totp_setup,

@@ -247,7 +247,8 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<(Server, Weak<A
     Ok((server, served))
 }
 
-/// Every ten minutes: forget expired revocations, access-token records and rate counters.
+/// Every ten minutes: forget expired revocations, access-token records, rate counters and
+/// trusted devices.
 fn spawn_housekeeping(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -257,7 +258,9 @@ fn spawn_housekeeping(state: AppState) {
             let result = state
                 .db
                 .run(move |conn| -> Result<usize, db::DbError> {
-                    Ok(db::sessions::purge_expired(conn, now)? + db::throttle::purge(conn, now)?)
+                    Ok(db::sessions::purge_expired(conn, now)?
+                        + db::throttle::purge(conn, now)?
+                        + db::trusted_devices::purge_expired(conn, now)?)
                 })
                 .await;
             if let Err(e) = result {

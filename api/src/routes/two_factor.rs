@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use crate::auth::mfa::{self as mfa_auth, EMAIL_CODE_SECS, TOTP_SETUP_SECS};
 use crate::auth::signin::challenge::{code_mail, send_code};
 use crate::auth::signin::password::{self, Confirmation};
+use crate::auth::signin::trusted;
 use crate::auth::{secrets, totp};
 use crate::clock::rfc3339;
 use crate::db::attempts::{Reservation, Settled, SECOND_FACTOR};
@@ -401,6 +402,8 @@ pub async fn disable(
                 if !mfa::remove_all(conn, &user.user.id)? {
                     return Err(ApiError::MfaNotEnabled);
                 }
+                let u = &user.user;
+                trusted::forget(conn, &origin, u, Some(&u.id), None, "mfa_disabled", now)?;
                 audit::record(conn, &origin, now, event(&user, "mfa_disabled", serde_json::json!({})))?;
                 notices::queue(conn, &key, &user.user.email, Notice::TwoFactorDisabled, now)?;
                 Ok(())

@@ -10,6 +10,7 @@ pub mod challenge;
 pub mod password;
 pub mod reauth;
 pub mod sso;
+pub mod trusted;
 
 use std::net::IpAddr;
 
@@ -106,7 +107,7 @@ pub fn rate_limited(state: &AppState, retry_after: i64) -> ApiError {
 #[cfg(test)]
 mod tests {
     /// Every file of the flow layer.
-    const FLOWS: [(&str, &str); 7] = [
+    const FLOWS: [(&str, &str); 8] = [
         ("mod.rs", include_str!("mod.rs")),
         ("password.rs", include_str!("password.rs")),
         ("challenge.rs", include_str!("challenge.rs")),
@@ -114,6 +115,7 @@ mod tests {
         ("sso.rs", include_str!("sso.rs")),
         ("sso/callback.rs", include_str!("sso/callback.rs")),
         ("sso/link.rs", include_str!("sso/link.rs")),
+        ("trusted.rs", include_str!("trusted.rs")),
     ];
 
     #[test]
