@@ -29,7 +29,7 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
   const [site, setSite] = useState(() => rememberedSite(location.search));
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [mfa, setMfa] = useState<{ token: string; method: string } | null>(null);
+  const [mfa, setMfa] = useState<{ token: string; method: string; rememberDays: number | null } | null>(null);
   const [message, setMessage] = useState<string | null>(notice ?? null);
   const [providers, setProviders] = useState<ProviderSummary[]>([]);
   const [providersLoading, setProvidersLoading] = useState(false);
@@ -84,7 +84,7 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
       link_token: link?.token ?? null,
     });
     if (res.status === 'authenticated') signedIn(res.access_token, res.expires_in);
-    else setMfa({ token: res.mfa_token, method: res.method });
+    else setMfa({ token: res.mfa_token, method: res.method, rememberDays: res.remember_device_days });
   });
 
   const sso = useAction(async (p: ProviderSummary) => {
@@ -115,6 +115,7 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
           <MfaStep
             mfaToken={mfa.token}
             method={mfa.method}
+            rememberDeviceDays={mfa.rememberDays}
             onSignedIn={signedIn}
             onRestart={(msg) => {
               setMfa(null);
