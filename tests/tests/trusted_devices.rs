@@ -262,6 +262,7 @@ async fn a_password_change_forgets_every_device_including_this_one(b: Backend) {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.text);
+    assert!(r.set_cookies().iter().any(|c| c.starts_with("cx_device=;")), "cleared: {:?}", r.set_cookies());
     assert_eq!(status_of_login(&app, &client, &email, "gus-New-Pass-2024").await, "mfa_required");
     assert_eq!(status_of_login(&app, &other, &email, "gus-New-Pass-2024").await, "mfa_required");
     let admin = app.admin_token().await;
@@ -298,6 +299,7 @@ async fn turning_2fa_off_forgets_every_device(b: Backend) {
     let r =
         with_bearer(client.post(app.url("/api/v1/me/2fa/disable")).json(&json!({"password": password})), &token).await;
     assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.set_cookies().iter().any(|c| c.starts_with("cx_device=;")), "cleared: {:?}", r.set_cookies());
     // 2FA on again: the old device is not trusted any more.
     enable_totp(&app, &token).await;
     assert_eq!(status_of_login(&app, &client, &email, &password).await, "mfa_required");

@@ -20,7 +20,7 @@ use crate::error::{ApiError, Problem};
 use crate::grants;
 use crate::notices;
 use crate::routes::extract::{self, AdminUser, AuthUser, FreshAdmin};
-use crate::routes::views::{UserView, DEVICE_COOKIE};
+use crate::routes::views::{device_cookie_removal, UserView, DEVICE_COOKIE};
 use crate::state::AppState;
 
 /// A reset link is valid this long.
@@ -58,7 +58,7 @@ pub struct ChangePasswordRequest {
     security(("bearer" = [])),
     request_body = ChangePasswordRequest,
     responses(
-        (status = 204, description = "Changed"),
+        (status = 204, description = "Changed; every trusted device is forgotten, this browser's too (its `cx_device` cookie is cleared)"),
         (status = 403, description = "`invalid_credentials` or `reauth_required`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`weak_password`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`too_many_attempts`: the account's password lock is in force", body = Problem, content_type = "application/problem+json"),
@@ -112,7 +112,8 @@ pub async fn change_password(
         })
         .await?;
     state.outbox_wake.notify_one();
-    Ok(HttpResponse::NoContent().finish())
+    // This browser's trusted device was forgotten with the others: its cookie goes too.
+    Ok(HttpResponse::NoContent().cookie(device_cookie_removal(&state)).finish())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -19,6 +19,7 @@ use crate::domain::{Secret, MAX_PASSWORD_CHARS};
 use crate::error::{ApiError, Problem};
 use crate::notices::{self, Notice};
 use crate::routes::extract::{self, AuthUser};
+use crate::routes::views::device_cookie_removal;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -411,7 +412,8 @@ pub async fn disable(
         })
         .await?;
     state.outbox_wake.notify_one();
-    Ok(HttpResponse::Ok().json(TwoFactorDisabled { enabled: false }))
+    // No second factor, nothing to remember: the trusted devices were forgotten, this cookie goes too.
+    Ok(HttpResponse::Ok().cookie(device_cookie_removal(&state)).json(TwoFactorDisabled { enabled: false }))
 }
 
 /// View the backup codes with their use.

@@ -4239,7 +4239,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Changed */
+            /** @description Changed; every trusted device is forgotten, this browser's too (its `cx_device` cookie is cleared) */
             204: {
                 headers: {
                     [name: string]: unknown;
