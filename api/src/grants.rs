@@ -1,11 +1,12 @@
 //! Changes that take a grant away (DESIGN habit 14): a role change, disabling, deleting, a
 //! second-factor reset, a password change or reset. Each ends, in its own transaction, the
-//! sessions and reset links that carried the old grant, so nothing issued before the change
-//! outlives it. No actix: the route modules call one function and map the outcome.
+//! sessions, reset links and trusted devices that carried the old grant, so nothing issued
+//! before the change outlives it. No actix: the route modules call one function and map the outcome.
 
 use diesel::QueryResult;
 
 use crate::auth::session::account_key;
+use crate::auth::signin::trusted;
 use crate::db::audit::{self, NewEvent, Origin};
 use crate::db::users::User;
 use crate::db::{password_resets, sessions, sso, tenants, throttle, users, write_tx, AnyConnection};
@@ -91,6 +92,12 @@ pub fn update_user(
             (false, true) => end_grants(conn, &user.id, None, "role_changed", now)?,
             (false, false) => Ended::default(),
         };
+        // A disabled user's browsers are trusted no more (habit 14 counts a role change too:
+        // the trust was given to the account as it was).
+        if disable || role_changed {
+            let reason = if disable { "user_disabled" } else { "role_changed" };
+            trusted::forget(conn, origin, &user, Some(&actor.id), None, reason, now)?;
+        }
         let kind = match edit.disabled {
             Some(true) if disable => "user_disabled",
             Some(false) if user.disabled => "user_enabled",
@@ -190,6 +197,7 @@ pub fn reset_password(
         let removed = sso::remove_connections_since(conn, &user.id, since)?;
         users::set_password_hash(conn, &user.id, password_hash, now)?;
         let ended = end_grants(conn, &user.id, None, "password_reset", now)?;
+        trusted::forget(conn, origin, &user, Some(&user.id), None, "password_reset", now)?;
         if let Some(t) = tenants::find(conn, &user.tenant_id)? {
             throttle::unlock(conn, &account_key(&t.slug, &user.email))?;
         }

@@ -7,7 +7,7 @@ use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    admin, auth, lifecycle, me, mfa, oauth, ops, passkeys, services, sso, two_factor, views, wellknown,
+    admin, auth, lifecycle, me, mfa, oauth, ops, passkeys, services, sso, trusted_devices, two_factor, views, wellknown,
 };
 
 #[derive(OpenApi)]
@@ -44,6 +44,9 @@ use crate::routes::{
         lifecycle::delete_session,
         lifecycle::revoke_others,
         sso::disconnect,
+        trusted_devices::list,
+        trusted_devices::forget_all,
+        trusted_devices::forget,
         two_factor::status,
         two_factor::email_setup,
         two_factor::totp_setup,

@@ -252,8 +252,8 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<(Server, Weak<A
     Ok((server, served))
 }
 
-/// Every ten minutes: forget expired revocations, access-token records, rate counters and
-/// WebAuthn challenges.
+/// Every ten minutes: forget expired revocations, access-token records, rate counters, WebAuthn
+/// challenges and trusted devices.
 fn spawn_housekeeping(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -265,7 +265,8 @@ fn spawn_housekeeping(state: AppState) {
                 .run(move |conn| -> Result<usize, db::DbError> {
                     Ok(db::sessions::purge_expired(conn, now)?
                         + db::throttle::purge(conn, now)?
-                        + db::passkeys::purge_expired_challenges(conn, now)?)
+                        + db::passkeys::purge_expired_challenges(conn, now)?
+                        + db::trusted_devices::purge_expired(conn, now)?)
                 })
                 .await;
             if let Err(e) = result {

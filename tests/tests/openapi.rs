@@ -62,3 +62,20 @@ fn every_route_is_documented_and_every_documented_route_exists() {
     assert!(undocumented.is_empty(), "served but not in the OpenAPI document: {undocumented:?}");
     assert!(unserved.is_empty(), "in the OpenAPI document but not served: {unserved:?}");
 }
+
+/// Operation ids name the web app's generated types: two handlers of one name in different
+/// modules (`passkeys::list`, `trusted_devices::list`) would give two operations one id.
+#[test]
+fn every_operation_id_is_unique() {
+    let spec = serde_json::to_value(cloudcx_auth::openapi::spec()).unwrap();
+    let mut seen = std::collections::BTreeMap::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if let Some(id) = op.get("operationId").and_then(|v| v.as_str()) {
+                if let Some(first) = seen.insert(id.to_string(), format!("{method} {path}")) {
+                    panic!("operationId {id} names both {first} and {method} {path}");
+                }
+            }
+        }
+    }
+}

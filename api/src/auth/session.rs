@@ -34,6 +34,9 @@ pub struct Issued {
 /// How the user proved who they are at sign-in.
 #[derive(Debug, Clone)]
 pub struct Authentication {
+    /// RFC 8176 values and ours: `pwd`, `sso` + the kind, `otp`/`email`/`backup_code` + `mfa`
+    /// for a presented second factor, and `trusted_device` when a remembered browser stood in
+    /// for the second factor (it was not presented at this sign-in).
     pub amr: Vec<String>,
     pub acr: &'static str,
 }

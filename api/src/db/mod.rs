@@ -14,6 +14,7 @@ pub mod sso;
 pub mod statement;
 pub mod tenants;
 pub mod throttle;
+pub mod trusted_devices;
 pub mod users;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -276,6 +276,8 @@ pub async fn reset_two_factor(
                 }
                 mfa::reset_mfa_failures(conn, &user.id)?;
                 let ended = crate::grants::end_grants(conn, &user.id, None, "mfa_admin_reset", now)?;
+                let actor_id = Some(actor.id.as_str());
+                crate::auth::signin::trusted::forget(conn, &origin, &user, actor_id, None, "mfa_admin_reset", now)?;
                 audit::record(
                     conn,
                     &origin,

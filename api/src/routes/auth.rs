@@ -17,7 +17,7 @@ use crate::domain::{Email, Secret, TenantSlug, MAX_PASSWORD_CHARS};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::routes::extract::{self, AuthUser, OptionalJson};
 use crate::routes::views::{
-    authenticated, mfa_required, refresh_cookie, SignInResponse, TokenDelivery, REFRESH_COOKIE,
+    authenticated, mfa_required, refresh_cookie, SignInResponse, TokenDelivery, DEVICE_COOKIE, REFRESH_COOKIE,
 };
 use crate::state::AppState;
 
@@ -112,7 +112,7 @@ fn validate_login(body: &LoginRequest) -> Result<(TenantSlug, Email), ApiError> 
     post, path = "/api/v1/auth/login", tag = "sign-in",
     request_body = LoginRequest,
     responses(
-        (status = 200, description = "Signed in (refresh token in the `cx_refresh` cookie unless `token_delivery` is `body`)", body = SignInResponse),
+        (status = 200, description = "Signed in (refresh token in the `cx_refresh` cookie unless `token_delivery` is `body`), or `mfa_required`. A user with 2FA whose browser sends the `cx_device` cookie of a live trusted device of that user and site skips the second factor: `amr` `[\"pwd\", \"trusted_device\"]`, `acr` the site's `remembered_device_acr`", body = SignInResponse),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_credentials`: wrong password, unknown user or site, disabled user", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
@@ -136,6 +136,7 @@ pub async fn login(
         password: Secret::new(body.password),
         link,
         budget: extract::signin_budget(&req, &state),
+        device: req.cookie(DEVICE_COOKIE).map(|c| c.value().to_string()),
     };
     match password::sign_in(&state, input, extract::origin(&req, &state)).await? {
         PasswordOutcome::Authenticated(issued) => {

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use crate::accounts;
 use crate::auth::session::account_key;
 use crate::auth::signin::password::{self, Confirmation};
+use crate::auth::signin::trusted;
 use crate::auth::tokens::{random_token, token_hash};
 use crate::clock::rfc3339;
 use crate::db::audit::{self, NewEvent};
@@ -19,7 +20,7 @@ use crate::error::{ApiError, Problem};
 use crate::grants;
 use crate::notices;
 use crate::routes::extract::{self, AdminUser, AuthUser, FreshAdmin};
-use crate::routes::views::UserView;
+use crate::routes::views::{device_cookie_removal, UserView, DEVICE_COOKIE};
 use crate::state::AppState;
 
 /// A reset link is valid this long.
@@ -57,7 +58,7 @@ pub struct ChangePasswordRequest {
     security(("bearer" = [])),
     request_body = ChangePasswordRequest,
     responses(
-        (status = 204, description = "Changed"),
+        (status = 204, description = "Changed; every trusted device is forgotten, this browser's too (its `cx_device` cookie is cleared)"),
         (status = 403, description = "`invalid_credentials` or `reauth_required`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`weak_password`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`too_many_attempts`: the account's password lock is in force", body = Problem, content_type = "application/problem+json"),
@@ -94,6 +95,9 @@ pub async fn change_password(
                 let u = &user.user;
                 users::set_password_hash(conn, &u.id, &hash, now)?;
                 let ended = grants::end_grants(conn, &u.id, keep.as_deref(), "password_changed", now)?;
+                // Every trusted device, this browser's too: the trust was given with the old
+                // password, and the next sign-in asks for the second factor again.
+                trusted::forget(conn, &origin, u, Some(&u.id), None, "password_changed", now)?;
                 audit::record(conn, &origin, now, event(&u.tenant_id, "password_changed", Some(&u.id), Some(&u.id), serde_json::json!({"sessions_ended": ended.sessions, "reset_links_voided": ended.links})))?;
                 notices::queue_text(
                     conn,
@@ -108,7 +112,8 @@ pub async fn change_password(
         })
         .await?;
     state.outbox_wake.notify_one();
-    Ok(HttpResponse::NoContent().finish())
+    // This browser's trusted device was forgotten with the others: its cookie goes too.
+    Ok(HttpResponse::NoContent().cookie(device_cookie_removal(&state)).finish())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -355,12 +360,15 @@ pub async fn revoke_others(
     user: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
     let (now, origin, keep) = (state.now(), extract::origin(&req, &state), user.claims.sid.clone());
+    // This browser's trusted device stays trusted, like its session.
+    let this_device = req.cookie(DEVICE_COOKIE).and_then(|c| trusted::cookie_hash(c.value()));
     state
         .db
         .run(move |conn| {
             write_tx(conn, |conn| {
                 let u = &user.user;
                 let ended = sessions::revoke_user_families(conn, &u.id, keep.as_deref(), "signed_out_others", now)?;
+                trusted::forget(conn, &origin, u, Some(&u.id), this_device.as_deref(), "signed_out_others", now)?;
                 audit::record(
                     conn,
                     &origin,

@@ -8,7 +8,7 @@ use crate::auth::mfa::Submission;
 use crate::auth::signin::challenge::{self, ReauthCode, Resent, Verified};
 use crate::error::{ApiError, Problem};
 use crate::routes::extract::{self, AuthUser};
-use crate::routes::views::{authenticated, code_sent, CodeSent, SignInResponse, TokenDelivery};
+use crate::routes::views::{authenticated, code_sent, device_cookie, CodeSent, SignInResponse, TokenDelivery};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -23,6 +23,11 @@ pub struct VerifyRequest {
     pub backup_code: Option<String>,
     #[serde(default)]
     pub token_delivery: Option<TokenDelivery>,
+    /// Trust this browser (cookie `cx_device`) for the site's `remember_device_days`, so that
+    /// later sign-ins of this user from it skip the second factor; ignored when the site does not
+    /// allow remembering devices.
+    #[serde(default)]
+    pub remember_device: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -44,7 +49,7 @@ fn submission(code: Option<String>, backup_code: Option<String>) -> Result<Submi
     post, path = "/api/v1/auth/mfa/verify", tag = "sign-in",
     request_body = VerifyRequest,
     responses(
-        (status = 200, description = "Signed in with `acr: aal2`", body = SignInResponse),
+        (status = 200, description = "Signed in with `acr: aal2`; with `remember_device: true` (and the site allowing it) the `cx_device` cookie (`HttpOnly`, `SameSite=Strict`, `Path=/api/v1`, `Max-Age` = the site's days) trusts this browser", body = SignInResponse),
         (status = 401, description = "`invalid_code` (wrong, expired or used code) or `invalid_mfa_token`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`too_many_attempts`: the account's guess budget is spent", body = Problem, content_type = "application/problem+json"),
@@ -58,8 +63,15 @@ pub async fn verify(
     let body = body.into_inner();
     let submission = submission(body.code, body.backup_code)?;
     extract::limit_signin(&req, &state).await?;
-    match challenge::verify(&state, &body.mfa_token, submission, extract::origin(&req, &state)).await? {
-        Verified::Authenticated(issued) => Ok(authenticated(&state, issued, body.token_delivery.unwrap_or_default())),
+    let remember = body.remember_device.unwrap_or(false);
+    match challenge::verify(&state, &body.mfa_token, submission, remember, extract::origin(&req, &state)).await? {
+        Verified::Authenticated(issued, remembered) => {
+            let mut resp = authenticated(&state, issued, body.token_delivery.unwrap_or_default());
+            if let Some(r) = remembered {
+                resp.add_cookie(&device_cookie(&state, r.token, r.max_age)).map_err(ApiError::internal)?;
+            }
+            Ok(resp)
+        }
         Verified::BadToken => Err(ApiError::InvalidMfaToken),
         Verified::Wrong => Err(ApiError::InvalidCode { in_session: false }),
         Verified::Locked(retry) => Err(ApiError::TooManyAttempts { retry_after: retry as u64 }),

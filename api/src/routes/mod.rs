@@ -11,6 +11,7 @@ pub mod ops;
 pub mod passkeys;
 pub mod services;
 pub mod sso;
+pub mod trusted_devices;
 pub mod two_factor;
 pub mod views;
 pub mod wellknown;
@@ -161,6 +162,8 @@ route_table! {
     "/api/v1/me/sessions/revoke-others" => post lifecycle::revoke_others;
     "/api/v1/me/sessions/{id}" => delete lifecycle::delete_session;
     "/api/v1/me/sso/connections/{id}" => delete sso::disconnect;
+    "/api/v1/me/trusted-devices" => get trusted_devices::list, delete trusted_devices::forget_all;
+    "/api/v1/me/trusted-devices/{id}" => delete trusted_devices::forget;
     "/api/v1/me/2fa" => get two_factor::status;
     "/api/v1/me/2fa/email/setup" => post two_factor::email_setup;
     "/api/v1/me/2fa/totp/setup" => post two_factor::totp_setup;

@@ -229,6 +229,9 @@ pub struct IntrospectionResponse {
     pub exp: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iat: Option<i64>,
+    /// How the user signed in: `pwd`; `sso` and the kind; `otp`, `email` or `backup_code` with
+    /// `mfa` for a second factor presented; `trusted_device` when a remembered browser stood in
+    /// for the second factor (not presented at this sign-in: `acr` is then the site's choice).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub amr: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]

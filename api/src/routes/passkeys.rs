@@ -186,7 +186,7 @@ pub async fn add(
 
 /// The user's passkeys, oldest first.
 #[utoipa::path(
-    get, path = "/api/v1/me/passkeys", tag = "passkeys",
+    get, path = "/api/v1/me/passkeys", tag = "passkeys", operation_id = "list_passkeys",
     security(("bearer" = [])),
     responses(
         (status = 200, body = PasskeyList),

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use crate::auth::mfa::{self as mfa_auth, EMAIL_CODE_SECS, TOTP_SETUP_SECS};
 use crate::auth::signin::challenge::{code_mail, send_code};
 use crate::auth::signin::password::{self, Confirmation};
+use crate::auth::signin::trusted;
 use crate::auth::{secrets, totp};
 use crate::clock::rfc3339;
 use crate::db::attempts::{Reservation, Settled, SECOND_FACTOR};
@@ -18,6 +19,7 @@ use crate::domain::{Secret, MAX_PASSWORD_CHARS};
 use crate::error::{ApiError, Problem};
 use crate::notices::{self, Notice};
 use crate::routes::extract::{self, AuthUser};
+use crate::routes::views::device_cookie_removal;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -401,6 +403,8 @@ pub async fn disable(
                 if !mfa::remove_all(conn, &user.user.id)? {
                     return Err(ApiError::MfaNotEnabled);
                 }
+                let u = &user.user;
+                trusted::forget(conn, &origin, u, Some(&u.id), None, "mfa_disabled", now)?;
                 audit::record(conn, &origin, now, event(&user, "mfa_disabled", serde_json::json!({})))?;
                 notices::queue(conn, &key, &user.user.email, Notice::TwoFactorDisabled, now)?;
                 Ok(())
@@ -408,7 +412,8 @@ pub async fn disable(
         })
         .await?;
     state.outbox_wake.notify_one();
-    Ok(HttpResponse::Ok().json(TwoFactorDisabled { enabled: false }))
+    // No second factor, nothing to remember: the trusted devices were forgotten, this cookie goes too.
+    Ok(HttpResponse::Ok().cookie(device_cookie_removal(&state)).json(TwoFactorDisabled { enabled: false }))
 }
 
 /// View the backup codes with their use.

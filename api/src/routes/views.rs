@@ -21,6 +21,10 @@ use crate::state::AppState;
 
 pub const REFRESH_COOKIE: &str = "cx_refresh";
 pub const AUTH_COOKIE_PATH: &str = "/api/v1/auth";
+/// The trusted-device cookie: sent to sign-in (`/auth/*`) and to `/me/trusted-devices` (which
+/// marks the current device), hence the wider path.
+pub const DEVICE_COOKIE: &str = "cx_device";
+pub const DEVICE_COOKIE_PATH: &str = "/api/v1";
 
 /// Where the refresh token goes: the `cx_refresh` cookie (browsers, the default) or the body.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
@@ -52,6 +56,10 @@ pub enum SignInResponse {
         /// `totp` or `email` (for `email` the code has just been sent).
         method: String,
         expires_in: i64,
+        /// For how many days `/auth/mfa/verify` with `remember_device: true` trusts this browser
+        /// (cookie `cx_device`); null when the site does not allow remembering devices.
+        #[schema(required = true)]
+        remember_device_days: Option<i32>,
     },
 }
 
@@ -70,6 +78,24 @@ pub fn refresh_cookie<'a>(state: &AppState, value: String, max_age: i64) -> Cook
         .secure(state.cookies_secure())
         .max_age(CookieDuration::seconds(max_age))
         .finish()
+}
+
+/// The `cx_device` cookie of a trusted device (`max_age` 0 and [`Cookie::make_removal`] to clear it).
+pub fn device_cookie<'a>(state: &AppState, value: String, max_age: i64) -> Cookie<'a> {
+    Cookie::build(DEVICE_COOKIE, value)
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path(DEVICE_COOKIE_PATH)
+        .secure(state.cookies_secure())
+        .max_age(CookieDuration::seconds(max_age))
+        .finish()
+}
+
+/// The `cx_device` cookie that clears the browser's one.
+pub fn device_cookie_removal<'a>(state: &AppState) -> Cookie<'a> {
+    let mut gone = device_cookie(state, String::new(), 0);
+    gone.make_removal();
+    gone
 }
 
 /// 200 authenticated, the refresh token in the cookie or (when asked) in the body.
@@ -97,6 +123,7 @@ pub fn mfa_required(started: Started) -> HttpResponse {
         mfa_token: started.mfa_token,
         method: started.method,
         expires_in: started.expires_in,
+        remember_device_days: started.remember_device_days,
     })
 }
 

@@ -727,7 +727,7 @@ export interface paths {
             cookie?: never;
         };
         /** The user's passkeys, oldest first. */
-        get: operations["list"];
+        get: operations["list_passkeys"];
         put?: never;
         /**
          * Add a passkey: the authenticator's answer to the options of `POST /me/passkeys/options`.
@@ -876,6 +876,41 @@ export interface paths {
         post?: never;
         /** Disconnect an external account. */
         delete: operations["disconnect"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/trusted-devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The user's trusted devices (unexpired), newest first. */
+        get: operations["list_trusted_devices"];
+        put?: never;
+        post?: never;
+        /** Forget every trusted device of the user (this browser's too: its cookie is cleared). */
+        delete: operations["forget_all_trusted_devices"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/trusted-devices/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Forget one trusted device: its next sign-in asks for the second factor again. */
+        delete: operations["forget_trusted_device"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1069,6 +1104,12 @@ export interface components {
             expires_in: number;
             method: string;
             mfa_token: string;
+            /**
+             * Format: int32
+             * @description For how many days `/auth/mfa/verify` with `remember_device: true` trusts this browser;
+             *     null when the site does not allow remembering devices.
+             */
+            remember_device_days: number | null;
             return_to?: string | null;
             /** @enum {string} */
             status: "mfa_required";
@@ -1152,6 +1193,11 @@ export interface components {
         IntrospectionResponse: {
             acr?: string | null;
             active: boolean;
+            /**
+             * @description How the user signed in: `pwd`; `sso` and the kind; `otp`, `email` or `backup_code` with
+             *     `mfa` for a second factor presented; `trusted_device` when a remembered browser stood in
+             *     for the second factor (not presented at this sign-in: `acr` is then the site's choice).
+             */
             amr?: string[] | null;
             aud?: string | null;
             client_id?: string | null;
@@ -1420,6 +1466,12 @@ export interface components {
             method: string;
             /** @description Opaque, 5 minutes, for `/auth/mfa/verify` and `/auth/mfa/resend` only. */
             mfa_token: string;
+            /**
+             * Format: int32
+             * @description For how many days `/auth/mfa/verify` with `remember_device: true` trusts this browser
+             *     (cookie `cx_device`); null when the site does not allow remembering devices.
+             */
+            remember_device_days: number | null;
             /** @enum {string} */
             status: "mfa_required";
         };
@@ -1472,6 +1524,27 @@ export interface components {
             qr_svg: string;
             /** @description Base32, to type into the app when the QR code cannot be scanned. */
             secret: string;
+        };
+        TrustedDeviceList: {
+            devices: components["schemas"]["TrustedDeviceView"][];
+        };
+        /**
+         * @description A browser trusted to skip the second factor at sign-in until `expires_at`. Such a sign-in
+         *     still needs the password (or SSO); its access token says `amr` `["pwd", "trusted_device"]`
+         *     (`["sso", kind, "trusted_device"]` for SSO), `trusted_device` meaning the second factor was
+         *     remembered, not presented, and `acr` is the site's `remembered_device_acr`.
+         */
+        TrustedDeviceView: {
+            created_at: string;
+            /** @description The browser of this request (its `cx_device` cookie). */
+            current: boolean;
+            /** @description After this the device asks for the second factor again. */
+            expires_at: string;
+            id: string;
+            /** @description Browser and operating system, e.g. "Chrome on Linux". */
+            label: string;
+            /** @description The last sign-in that skipped the second factor on it. */
+            last_used_at?: string | null;
         };
         TwoFactorDisabled: {
             enabled: boolean;
@@ -1530,6 +1603,12 @@ export interface components {
             /** @description Six digits from the authenticator app or the e-mail. */
             code?: string | null;
             mfa_token: string;
+            /**
+             * @description Trust this browser (cookie `cx_device`) for the site's `remember_device_days`, so that
+             *     later sign-ins of this user from it skip the second factor; ignored when the site does not
+             *     allow remembering devices.
+             */
+            remember_device?: boolean | null;
             token_delivery?: null | components["schemas"]["TokenDelivery"];
         };
     };
@@ -2908,7 +2987,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Signed in (refresh token in the `cx_refresh` cookie unless `token_delivery` is `body`) */
+            /** @description Signed in (refresh token in the `cx_refresh` cookie unless `token_delivery` is `body`), or `mfa_required`. A user with 2FA whose browser sends the `cx_device` cookie of a live trusted device of that user and site skips the second factor: `amr` `["pwd", "trusted_device"]`, `acr` the site's `remembered_device_acr` */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3132,7 +3211,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Signed in with `acr: aal2` */
+            /** @description Signed in with `acr: aal2`; with `remember_device: true` (and the site allowing it) the `cx_device` cookie (`HttpOnly`, `SameSite=Strict`, `Path=/api/v1`, `Max-Age` = the site's days) trusts this browser */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3807,6 +3886,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description A user with 2FA whose browser sends the `cx_device` cookie of a live trusted device of that user and site skips the second factor: `amr` `["sso", kind, "trusted_device"]`, `acr` the site's `remembered_device_acr` */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4648,7 +4728,7 @@ export interface operations {
             };
         };
     };
-    list: {
+    list_passkeys: {
         parameters: {
             query?: never;
             header?: never;
@@ -4985,7 +5065,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Changed */
+            /** @description Changed; every trusted device is forgotten, this browser's too (its `cx_device` cookie is cleared) */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -5305,6 +5385,163 @@ export interface operations {
                 };
             };
             /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service_unavailable`: the database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_trusted_devices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The trusted devices; `current` marks the browser of this request */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrustedDeviceList"];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: not allowed here (a service token on a user route, not an admin) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service_unavailable`: the database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    forget_all_trusted_devices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description All forgotten; the `cx_device` cookie is cleared */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: not allowed here (a service token on a user route, not an admin) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service_unavailable`: the database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    forget_trusted_device: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Forgotten (when it was this browser, its `cx_device` cookie is cleared) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`: malformed JSON, wrong content type, bad path or query */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: not allowed here (a service token on a user route, not an admin) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such device of this user */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -47,6 +47,8 @@ pub struct Started {
     pub method: String,
     /// Seconds the `mfa_token` lives.
     pub expires_in: i64,
+    /// Days the step may offer to remember the device for; `None` when the site does not allow it.
+    pub remember_device_days: Option<i32>,
 }
 
 /// The password attempt a second-factor challenge gives back once it is started (the password
@@ -94,7 +96,7 @@ pub async fn start(
         challenge.last_sent_at = Some(now);
     }
     let (user_id, tenant_id) = (user.id.clone(), tenant.id.clone());
-    state
+    let remember_device_days = state
         .db
         .run(move |conn| {
             write_tx(conn, |conn| {
@@ -113,11 +115,11 @@ pub async fn start(
                         serde_json::json!({ "method": challenge.method }),
                     ),
                 )?;
-                Ok::<_, ApiError>(())
+                super::trusted::offered_days(conn, &tenant_id)
             })
         })
         .await?;
-    Ok(Started { mfa_token: token, method: method.to_string(), expires_in: MFA_TOKEN_SECS })
+    Ok(Started { mfa_token: token, method: method.to_string(), expires_in: MFA_TOKEN_SECS, remember_device_days })
 }
 
 /// The outcome of checking a second factor, its guess already counted and audited.
@@ -187,7 +189,9 @@ pub fn check_second_factor(
 /// What `/auth/mfa/verify` came to.
 #[derive(Debug)]
 pub enum Verified {
-    Authenticated(Issued),
+    /// Signed in; with the device just trusted when the user ticked "Remember this device" and
+    /// the site allows it.
+    Authenticated(Issued, Option<super::trusted::Remembered>),
     /// Unknown, expired or used `mfa_token`, or its user is gone or disabled.
     BadToken,
     Wrong,
@@ -195,11 +199,13 @@ pub enum Verified {
 }
 
 /// Completes a sign-in with its second factor: one write transaction that reserves the guess,
-/// checks it, consumes the challenge, redeems a pending SSO link and opens the session.
+/// checks it, consumes the challenge, redeems a pending SSO link, opens the session and, when
+/// `remember_device` is asked for and the site allows it, trusts this browser.
 pub async fn verify(
     state: &AppState,
     mfa_token: &str,
     submission: Submission,
+    remember_device: bool,
     origin: Origin,
 ) -> Result<Verified, ApiError> {
     let th = token_hash(mfa_token);
@@ -231,14 +237,16 @@ pub async fn verify(
                         let life = lifetimes(&st);
                         let issued =
                             session::sign_in(conn, &st.data_key, &st.keys, life, &user, &how, &origin, now, details)?;
-                        Ok::<_, ApiError>(Verified::Authenticated(issued))
+                        let remembered =
+                            if remember_device { super::trusted::remember(conn, &user, &origin, now)? } else { None };
+                        Ok::<_, ApiError>(Verified::Authenticated(issued, remembered))
                     }
                 }
             })
         })
         .await?;
     match &outcome {
-        Verified::Authenticated(_) => state.metrics.signin("success"),
+        Verified::Authenticated(..) => state.metrics.signin("success"),
         Verified::Wrong => state.metrics.signin("invalid_code"),
         Verified::Locked(_) => state.metrics.signin("locked"),
         Verified::BadToken => {}

@@ -11,6 +11,7 @@ pub mod passkey;
 pub mod password;
 pub mod reauth;
 pub mod sso;
+pub mod trusted;
 
 use std::net::IpAddr;
 
@@ -107,7 +108,7 @@ pub fn rate_limited(state: &AppState, retry_after: i64) -> ApiError {
 #[cfg(test)]
 mod tests {
     /// Every file of the flow layer.
-    const FLOWS: [(&str, &str); 9] = [
+    const FLOWS: [(&str, &str); 10] = [
         ("mod.rs", include_str!("mod.rs")),
         ("password.rs", include_str!("password.rs")),
         ("passkey.rs", include_str!("passkey.rs")),
@@ -117,6 +118,7 @@ mod tests {
         ("sso.rs", include_str!("sso.rs")),
         ("sso/callback.rs", include_str!("sso/callback.rs")),
         ("sso/link.rs", include_str!("sso/link.rs")),
+        ("trusted.rs", include_str!("trusted.rs")),
     ];
 
     #[test]

@@ -27,6 +27,8 @@ pub struct PasswordSignIn {
     pub password: Secret<String>,
     pub link: Option<LinkRequest>,
     pub budget: AddressBudget,
+    /// The browser's `cx_device` cookie: a trusted device of this user skips the second factor.
+    pub device: Option<String>,
 }
 
 /// What a password sign-in came to.
@@ -53,7 +55,7 @@ pub enum PasswordOutcome {
 /// password gives it back in the statement that opens the session (or with the challenge), a
 /// wrong one is settled as a failure with its audit row.
 pub async fn sign_in(state: &AppState, input: PasswordSignIn, origin: Origin) -> Result<PasswordOutcome, ApiError> {
-    let PasswordSignIn { slug, email, password, link, budget } = input;
+    let PasswordSignIn { slug, email, password, link, budget, device } = input;
     // The link token is checked first: a foreign or expired one fails the sign-in before any
     // attempt is counted for it.
     let link_hash = match &link {
@@ -87,6 +89,15 @@ pub async fn sign_in(state: &AppState, input: PasswordSignIn, origin: Origin) ->
 
     match (password_ok, usable) {
         (true, Some((tenant, user))) if method.is_some() => {
+            // Looked at only now: the password was right and a second factor is due.
+            if let Some(device) = device {
+                let remembered =
+                    remembered_sign_in(state, &user, &device, &key, link_hash.as_deref(), &origin, now).await?;
+                if let Some(issued) = remembered {
+                    state.metrics.signin("success");
+                    return Ok(PasswordOutcome::Authenticated(issued));
+                }
+            }
             let method = method.map(|m| m.method).unwrap_or_default();
             let back = PasswordGiveBack { account_key: key };
             let started =
@@ -158,6 +169,47 @@ pub async fn sign_in(state: &AppState, input: PasswordSignIn, origin: Origin) ->
             Ok(PasswordOutcome::InvalidCredentials)
         }
     }
+}
+
+/// The session of a right password from a trusted device of `user` (`None`: not one, the
+/// second factor is due): one transaction that recognises the device, redeems a pending SSO link,
+/// gives the password attempt back and opens the session (`amr` `pwd, trusted_device`).
+async fn remembered_sign_in(
+    state: &AppState,
+    user: &crate::db::users::User,
+    device: &str,
+    key: &str,
+    link_hash: Option<&str>,
+    origin: &Origin,
+    now: i64,
+) -> Result<Option<Issued>, ApiError> {
+    let (st, life, user, device, key) =
+        (state.clone(), lifetimes(state), user.clone(), device.to_string(), key.to_string());
+    let (link_hash, origin) = (link_hash.map(str::to_string), origin.clone());
+    state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| {
+                let Some(how) = super::trusted::recognise(conn, &user, &device, vec!["pwd".into()], now)? else {
+                    return Ok(None);
+                };
+                if let Some(link) = &link_hash {
+                    super::sso::redeem_link(conn, &st, &user, link, &origin, now)?;
+                }
+                let start = session::Start {
+                    data_key: &st.data_key,
+                    keys: &st.keys,
+                    life,
+                    user: &user,
+                    how: &how,
+                    origin: &origin,
+                    now,
+                };
+                let details = serde_json::json!({ "method": "password", "second_factor": "trusted_device" });
+                start.run(conn, details, Some(GiveBack { key: &key }), false).map(Some)
+            })
+        })
+        .await
 }
 
 /// What a signed-in user's password confirmation came to.

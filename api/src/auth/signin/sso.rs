@@ -170,7 +170,7 @@ pub enum Completed {
     /// Signed in.
     Authenticated(Issued),
     /// The user has a second factor to give (its challenge is started).
-    MfaRequired { mfa_token: String, method: String },
+    MfaRequired { mfa_token: String, method: String, remember_device_days: Option<i32> },
     /// No user is connected to this external account: sign in with the password and this
     /// `link_token` to connect it.
     NotConnected { link_token: String, provider: Provider, email: Option<String> },
@@ -187,11 +187,14 @@ pub struct Completion {
 /// Redeems the callback's `result` (single use, 2 minutes, this browser): a failure the callback
 /// stored is 400 `sso_failed` with its reason; a login signs in, asks for the second factor or
 /// hands out a link token; a connect needs the same signed-in user as the one who started it.
+/// `device` is the browser's `cx_device` cookie: a trusted device of the user skips the second
+/// factor.
 pub async fn complete(
     state: &AppState,
     sso_cookie: Option<&str>,
     result: &str,
     caller: Result<SignedIn, ApiError>,
+    device: Option<&str>,
     origin: Origin,
 ) -> Result<Completion, ApiError> {
     if !looks_like_token(result, SSO_TOKEN_BYTES) {
@@ -246,11 +249,13 @@ pub async fn complete(
             Completed::Connected { connection, kind }
         }
         Found::Login { provider_id, identity } => {
-            let (st, o) = (state.clone(), origin.clone());
+            let (st, o, device) = (state.clone(), origin.clone(), device.map(str::to_string));
             let signed = state
                 .db
                 .run(move |conn| {
-                    write_tx(conn, |conn| sso_sign_in(conn, &st, &provider_id, identity, &binding, &o, now))
+                    write_tx(conn, |conn| {
+                        sso_sign_in(conn, &st, &provider_id, identity, &binding, device.as_deref(), &o, now)
+                    })
                 })
                 .await?;
             match signed {
@@ -268,7 +273,11 @@ pub async fn complete(
                     let started =
                         super::challenge::start(state, &user, &tenant, &method, None, &first_factor, None, origin)
                             .await?;
-                    Completed::MfaRequired { mfa_token: started.mfa_token, method: started.method }
+                    Completed::MfaRequired {
+                        mfa_token: started.mfa_token,
+                        method: started.method,
+                        remember_device_days: started.remember_device_days,
+                    }
                 }
             }
         }
@@ -284,13 +293,16 @@ enum SsoSignIn {
 }
 
 /// Signs in the user connected to `identity`, or says a second factor is due (unless the
-/// application trusts the provider's `mfa`), or issues a link token bound to this browser.
+/// application trusts the provider's `mfa`, or `device` is a trusted device of the user), or
+/// issues a link token bound to this browser.
+#[expect(clippy::too_many_arguments, reason = "one transaction step with its whole context")]
 fn sso_sign_in(
     conn: &mut AnyConnection,
     state: &AppState,
     provider_id: &str,
     identity: Identity,
     binding: &str,
+    device: Option<&str>,
     origin: &Origin,
     now: i64,
 ) -> Result<SsoSignIn, ApiError> {
@@ -319,16 +331,26 @@ fn sso_sign_in(
         .ok_or(ApiError::InvalidCredentials { in_session: false })?;
     let first_factor = format!("sso {}", provider.kind);
     let idp_mfa = provider.trust_idp_mfa && identity.amr.iter().any(|a| a == "mfa");
+    let mut amr = vec!["sso".to_string(), provider.kind.clone()];
+    let mut remembered = None;
     if let Some(method) = mfa::find(conn, &user.id)? {
         if !idp_mfa {
-            return Ok(SsoSignIn::Challenge { user, method: method.method, first_factor });
+            remembered = match device {
+                Some(d) => super::trusted::recognise(conn, &user, d, amr.clone(), now)?,
+                None => None,
+            };
+            if remembered.is_none() {
+                return Ok(SsoSignIn::Challenge { user, method: method.method, first_factor });
+            }
         }
     }
-    let mut amr = vec!["sso".to_string(), provider.kind.clone()];
     if idp_mfa {
         amr.push("mfa".into());
     }
-    let how = Authentication { amr, acr: if idp_mfa { "aal2" } else { "aal1" } };
+    let how = match remembered {
+        Some(how) => how,
+        None => Authentication { amr, acr: if idp_mfa { "aal2" } else { "aal1" } },
+    };
     let details = serde_json::json!({ "method": "sso", "provider_id": provider.id });
     let issued =
         session::sign_in(conn, &state.data_key, &state.keys, lifetimes(state), &user, &how, origin, now, details)?;

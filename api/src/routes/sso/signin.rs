@@ -12,7 +12,7 @@ use crate::db::sso::{self, Provider};
 use crate::db::tenants;
 use crate::error::{ApiError, Problem};
 use crate::routes::extract;
-use crate::routes::views::{refresh_cookie, TokenDelivery};
+use crate::routes::views::{refresh_cookie, TokenDelivery, DEVICE_COOKIE};
 use crate::state::AppState;
 
 use super::connections::{connection_view, ConnectionView};
@@ -177,6 +177,10 @@ pub enum CompleteResponse {
         mfa_token: String,
         method: String,
         expires_in: i64,
+        /// For how many days `/auth/mfa/verify` with `remember_device: true` trusts this browser;
+        /// null when the site does not allow remembering devices.
+        #[schema(required = true)]
+        remember_device_days: Option<i32>,
         return_to: Option<String>,
     },
     /// No CloudCX account is connected to this external account: sign in with the password and
@@ -198,7 +202,7 @@ pub enum CompleteResponse {
     post, path = "/api/v1/auth/sso/complete", tag = "single sign-on",
     request_body = CompleteRequest,
     responses(
-        (status = 200, body = CompleteResponse),
+        (status = 200, description = "A user with 2FA whose browser sends the `cx_device` cookie of a live trusted device of that user and site skips the second factor: `amr` `[\"sso\", kind, \"trusted_device\"]`, `acr` the site's `remembered_device_acr`", body = CompleteResponse),
         (status = 400, description = "`sso_failed` with `reason`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthenticated` (connect) or `invalid_credentials` (a disabled user)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`sso_already_connected`", body = Problem, content_type = "application/problem+json"),
@@ -213,7 +217,10 @@ pub async fn complete(
     // Looked at only if the result turns out to be a connect's.
     let caller = signed_in(&req, &state).await;
     let origin = extract::origin(&req, &state);
-    let done = flow::complete(&state, sso_cookie_value(&req).as_deref(), &body.result, caller, origin).await?;
+    let device = req.cookie(DEVICE_COOKIE).map(|c| c.value().to_string());
+    let done =
+        flow::complete(&state, sso_cookie_value(&req).as_deref(), &body.result, caller, device.as_deref(), origin)
+            .await?;
     let return_to = done.return_to;
     let mut resp = HttpResponse::Ok();
     resp.insert_header((header::CACHE_CONTROL, "no-store"));
@@ -235,9 +242,10 @@ pub async fn complete(
                 return_to,
             }
         }
-        Completed::MfaRequired { mfa_token, method } => {
+        Completed::MfaRequired { mfa_token, method, remember_device_days } => {
             state.metrics.signin("mfa_required");
-            CompleteResponse::MfaRequired { mfa_token, method, expires_in: crate::auth::mfa::MFA_TOKEN_SECS, return_to }
+            let expires_in = crate::auth::mfa::MFA_TOKEN_SECS;
+            CompleteResponse::MfaRequired { mfa_token, method, expires_in, remember_device_days, return_to }
         }
         Completed::NotConnected { link_token, provider, email } => {
             CompleteResponse::NotConnected { link_token, provider: (&provider).into(), email, return_to }

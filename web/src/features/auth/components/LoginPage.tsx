@@ -49,7 +49,7 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
   const [site, setSite] = useState(() => rememberedSite(location.search));
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [mfa, setMfa] = useState<{ token: string; method: string } | null>(null);
+  const [mfa, setMfa] = useState<{ token: string; method: string; rememberDays: number | null } | null>(null);
   const [message, setMessage] = useState<string | null>(notice ?? null);
   const [providers, setProviders] = useState<ProviderSummary[]>([]);
   const [providersLoading, setProvidersLoading] = useState(false);
@@ -99,7 +99,7 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
 
   function answered(res: SignInResponse) {
     if (res.status === 'authenticated') signedIn(res.access_token, res.expires_in);
-    else setMfa({ token: res.mfa_token, method: res.method });
+    else setMfa({ token: res.mfa_token, method: res.method, rememberDays: res.remember_device_days });
   }
 
   /** Ends the autofill's waiting ceremony (the user signs in another way). */
@@ -251,6 +251,7 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
           <MfaStep
             mfaToken={mfa.token}
             method={mfa.method}
+            rememberDeviceDays={mfa.rememberDays}
             onSignedIn={signedIn}
             onRestart={(msg) => {
               setMfa(null);

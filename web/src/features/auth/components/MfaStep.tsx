@@ -14,6 +14,8 @@ export const RESEND_COOLDOWN_SECONDS = 60;
 type Props = {
   mfaToken: string;
   method: string;
+  /** Days the site lets this browser be remembered for; `null` when it does not (no checkbox). */
+  rememberDeviceDays?: number | null;
   /** Called with the access token once the second factor is accepted. */
   onSignedIn: (accessToken: string, expiresIn: number) => void;
   /** The attempt is over (expired token): back to the password form with this message. */
@@ -21,16 +23,19 @@ type Props = {
 };
 
 /** "Enter the Authentication Code": authenticator or e-mailed code, or a backup code. */
-export function MfaStep({ mfaToken, method, onSignedIn, onRestart }: Props) {
+export function MfaStep({ mfaToken, method, rememberDeviceDays = null, onSignedIn, onRestart }: Props) {
   const [code, setCode] = useState('');
   const [backup, setBackup] = useState('');
   const [useBackup, setUseBackup] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
+  const [remember, setRemember] = useState(false);
   // The e-mailed code has just been sent: "Resend code" waits out its cool-down.
   const cooldown = useCooldown(method === 'email' ? RESEND_COOLDOWN_SECONDS : 0);
 
   const verify = useAction(async () => {
-    const body = useBackup ? { mfa_token: mfaToken, backup_code: backup.trim() } : { mfa_token: mfaToken, code };
+    const factor = useBackup ? { backup_code: backup.trim() } : { code };
+    // Only asked for where the site allows it; the server ignores it otherwise.
+    const body = { mfa_token: mfaToken, ...factor, ...(rememberDeviceDays != null && remember ? { remember_device: true } : {}) };
     try {
       const res = await verifyMfa(body);
       if (res.status === 'authenticated') onSignedIn(res.access_token, res.expires_in);
@@ -92,6 +97,20 @@ export function MfaStep({ mfaToken, method, onSignedIn, onRestart }: Props) {
         />
       ) : (
         <CodeInput value={code} onChange={setCode} autoFocus />
+      )}
+      {rememberDeviceDays != null && (
+        <div className="field checkbox">
+          <input
+            id="remember-device"
+            type="checkbox"
+            name="remember_device"
+            checked={remember}
+            onChange={(e) => setRemember(e.target.checked)}
+          />
+          <label htmlFor="remember-device">
+            {rememberDeviceDays === 1 ? 'Remember this device for 1 day' : `Remember this device for ${rememberDeviceDays} days`}
+          </label>
+        </div>
       )}
       <Button type="submit" variant="primary" className="wide" busy={verify.pending} disabled={!ready}>
         Verify

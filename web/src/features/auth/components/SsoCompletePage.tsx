@@ -27,7 +27,7 @@ function redeem(result: string): Promise<CompleteResponse> {
 type View =
   | { kind: 'loading' }
   | { kind: 'error'; message: string; returnTo: string | null }
-  | { kind: 'mfa'; token: string; method: string; returnTo: string | null }
+  | { kind: 'mfa'; token: string; method: string; rememberDays: number | null; returnTo: string | null }
   | { kind: 'not_connected'; link: LinkState };
 
 /** `/sso/complete?result=…`: where the provider's redirect lands. */
@@ -54,7 +54,13 @@ export function SsoCompletePage() {
             navigate(safePath(res.return_to, HOME), { replace: true });
             break;
           case 'mfa_required':
-            setView({ kind: 'mfa', token: res.mfa_token, method: res.method, returnTo: res.return_to ?? null });
+            setView({
+              kind: 'mfa',
+              token: res.mfa_token,
+              method: res.method,
+              rememberDays: res.remember_device_days,
+              returnTo: res.return_to ?? null,
+            });
             break;
           case 'not_connected':
             setView({
@@ -106,6 +112,7 @@ export function SsoCompletePage() {
           <MfaStep
             mfaToken={view.token}
             method={view.method}
+            rememberDeviceDays={view.rememberDays}
             onSignedIn={(token, expiresIn) => {
               acceptToken(token, expiresIn);
               navigate(safePath(view.returnTo, HOME), { replace: true });

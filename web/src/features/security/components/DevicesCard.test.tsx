@@ -9,6 +9,11 @@ import { deviceName, orderSessions } from './sessions';
 vi.mock('../api/list-sessions', () => ({ listSessions: vi.fn() }));
 vi.mock('../api/delete-session', () => ({ deleteSession: vi.fn() }));
 vi.mock('../api/revoke-other-sessions', () => ({ revokeOtherSessions: vi.fn() }));
+vi.mock('../api/trusted-devices', () => ({
+  listTrustedDevices: vi.fn().mockResolvedValue([]),
+  forgetTrustedDevice: vi.fn(),
+  forgetAllTrustedDevices: vi.fn(),
+}));
 const list = vi.mocked((await import('../api/list-sessions')).listSessions);
 const del = vi.mocked((await import('../api/delete-session')).deleteSession);
 const others = vi.mocked((await import('../api/revoke-other-sessions')).revokeOtherSessions);

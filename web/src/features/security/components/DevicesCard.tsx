@@ -9,6 +9,7 @@ import { deleteSession } from '../api/delete-session';
 import { listSessions, type Session } from '../api/list-sessions';
 import { revokeOtherSessions } from '../api/revoke-other-sessions';
 import { deviceName, orderSessions } from './sessions';
+import { TrustedDevices } from './TrustedDevices';
 
 /**
  * Security Settings → "Devices": where the account is signed in (one row per sign-in), with
@@ -20,6 +21,8 @@ export function DevicesCard({ version = 0 }: { version?: number }) {
   const sensitive = useSensitive();
   const [notice, setNotice] = useState<string | null>(null);
   const [busyId, setBusyId] = useState<string | null>(null);
+  // "Sign out other devices" forgets their trust too: the trusted list reloads after it.
+  const [trustVersion, setTrustVersion] = useState(0);
 
   const signOutOne = useAction(async (s: Session) => {
     setNotice(null);
@@ -41,6 +44,7 @@ export function DevicesCard({ version = 0 }: { version?: number }) {
     await sensitive(revokeOtherSessions);
     setNotice('Your other devices were signed out.');
     sessions.reload();
+    setTrustVersion((v) => v + 1);
   });
 
   const list = sessions.data ? orderSessions(sessions.data) : null;
@@ -93,6 +97,7 @@ export function DevicesCard({ version = 0 }: { version?: number }) {
         </ul>
       )}
       {list && list.length > 0 && others.length === 0 && <p className="muted small">No other device is signed in.</p>}
+      <TrustedDevices version={version + trustVersion} />
     </section>
   );
 }
