@@ -20,7 +20,7 @@ use crate::error::{ApiError, Problem};
 use crate::grants;
 use crate::notices;
 use crate::routes::extract::{self, AdminUser, AuthUser, FreshAdmin};
-use crate::routes::views::{device_cookie_removal, UserView, DEVICE_COOKIE};
+use crate::routes::views::{device_cookie_removal, this_device, UserView};
 use crate::state::AppState;
 
 /// A reset link is valid this long.
@@ -361,7 +361,7 @@ pub async fn revoke_others(
 ) -> Result<HttpResponse, ApiError> {
     let (now, origin, keep) = (state.now(), extract::origin(&req, &state), user.claims.sid.clone());
     // This browser's trusted device stays trusted, like its session.
-    let this_device = req.cookie(DEVICE_COOKIE).and_then(|c| trusted::cookie_hash(c.value()));
+    let this_device = this_device(&req);
     state
         .db
         .run(move |conn| {

@@ -12,7 +12,7 @@ use crate::db::audit::{self, NewEvent};
 use crate::db::{trusted_devices, write_tx};
 use crate::error::{ApiError, Problem};
 use crate::routes::extract::{self, AuthUser};
-use crate::routes::views::{device_cookie_removal, DEVICE_COOKIE};
+use crate::routes::views::{device_cookie_removal, this_device};
 use crate::state::AppState;
 
 /// A browser trusted to skip the second factor at sign-in until `expires_at`. Such a sign-in
@@ -36,11 +36,6 @@ pub struct TrustedDeviceView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TrustedDeviceList {
     pub devices: Vec<TrustedDeviceView>,
-}
-
-/// The hash of this request's `cx_device` cookie, if it carries one.
-fn this_device(req: &HttpRequest) -> Option<String> {
-    req.cookie(DEVICE_COOKIE).and_then(|c| trusted::cookie_hash(c.value()))
 }
 
 /// The user's trusted devices (unexpired), newest first.

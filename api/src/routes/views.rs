@@ -7,7 +7,7 @@
 
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::http::header;
-use actix_web::HttpResponse;
+use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -78,6 +78,12 @@ pub fn refresh_cookie<'a>(state: &AppState, value: String, max_age: i64) -> Cook
         .secure(state.cookies_secure())
         .max_age(CookieDuration::seconds(max_age))
         .finish()
+}
+
+/// The hash of this request's `cx_device` cookie, if it carries one: the trusted device of this
+/// browser, as the sign-in stored it.
+pub fn this_device(req: &HttpRequest) -> Option<String> {
+    req.cookie(DEVICE_COOKIE).and_then(|c| crate::auth::signin::trusted::cookie_hash(c.value()))
 }
 
 /// The `cx_device` cookie of a trusted device (`max_age` 0 and [`Cookie::make_removal`] to clear it).
