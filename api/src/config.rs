@@ -44,6 +44,16 @@ pub struct Config {
     pub allow_insecure_issuers: bool,
     pub metrics_allow: Vec<IpNet>,
     pub web_dir: PathBuf,
+    /// `AUTH_REVOCATION_POLL_MS`: how often each instance reads the revocation log even without
+    /// a notification (the second path beside PostgreSQL `LISTEN`/`NOTIFY`).
+    pub revocation_poll_ms: u64,
+    /// `AUTH_REVOCATION_STALE_MS`: an instance whose view of the revocation log has not been
+    /// confirmed for this long stops trusting it and asks the database on every request.
+    pub revocation_stale_ms: u64,
+    /// `AUTH_DB_MIN_IDLE`: connections the pool keeps open when idle.
+    pub db_min_idle: u32,
+    /// `AUTH_DB_IDLE_TIMEOUT_SECS`: a pooled connection idle this long is closed (down to the minimum).
+    pub db_idle_timeout_secs: u64,
 }
 
 impl Config {
@@ -127,6 +137,23 @@ impl Config {
             allow_insecure_issuers: parse_bool(get("AUTH_ALLOW_INSECURE_ISSUERS"), "AUTH_ALLOW_INSECURE_ISSUERS")?,
             metrics_allow: parse_cidrs(get("AUTH_METRICS_ALLOW"), "AUTH_METRICS_ALLOW", "127.0.0.0/8,::1/128")?,
             web_dir: PathBuf::from(get("AUTH_WEB_DIR").unwrap_or_else(|| "web/dist".into())),
+            revocation_poll_ms: parse_range(get("AUTH_REVOCATION_POLL_MS"), "AUTH_REVOCATION_POLL_MS", 250, 10, 10_000)?
+                as u64,
+            revocation_stale_ms: parse_range(
+                get("AUTH_REVOCATION_STALE_MS"),
+                "AUTH_REVOCATION_STALE_MS",
+                1000,
+                100,
+                600_000,
+            )? as u64,
+            db_min_idle: parse_range(get("AUTH_DB_MIN_IDLE"), "AUTH_DB_MIN_IDLE", 2, 0, 16)? as u32,
+            db_idle_timeout_secs: parse_range(
+                get("AUTH_DB_IDLE_TIMEOUT_SECS"),
+                "AUTH_DB_IDLE_TIMEOUT_SECS",
+                60,
+                1,
+                86_400,
+            )? as u64,
         })
     }
 
