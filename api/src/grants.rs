@@ -86,7 +86,7 @@ pub fn update_user(
         if demote || disable {
             guard_self_and_last_admin(conn, actor, &user)?;
         }
-        users::update_profile(conn, &user.id, edit.display_name.as_deref(), edit.role.as_deref(), edit.disabled)?;
+        users::update_profile(conn, &user.id, edit.display_name.as_deref(), edit.role.as_deref(), edit.disabled, now)?;
         let ended = match (disable, role_changed) {
             (true, _) => end_grants(conn, &user.id, None, "user_disabled", now)?,
             (false, true) => end_grants(conn, &user.id, None, "role_changed", now)?,
@@ -140,7 +140,7 @@ pub fn delete_user(
         let user = users::find_in_tenant(conn, &actor.tenant_id, id)?.ok_or(ApiError::NotFound)?;
         guard_self_and_last_admin(conn, actor, &user)?;
         let ended = end_grants(conn, &user.id, None, "user_deleted", now)?;
-        users::delete(conn, &user.id)?;
+        users::delete(conn, &user.id, now)?;
         audit::record(
             conn,
             origin,

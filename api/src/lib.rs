@@ -15,6 +15,7 @@ pub mod notices;
 pub mod openapi;
 pub mod outbound;
 pub mod request_id;
+pub mod revocation;
 pub mod routes;
 pub mod security_headers;
 pub mod startup;

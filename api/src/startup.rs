@@ -64,7 +64,14 @@ impl Application {
     /// Resolves secrets, migrates, bootstraps, binds. Fails with a message naming what is wrong.
     pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         config.resolve_generated_secrets()?;
-        let db = Db::new(config.database.clone());
+        let db = Db::with_options(
+            config.database.clone(),
+            db::DbOptions {
+                min_idle: config.db_min_idle,
+                idle_timeout: Duration::from_secs(config.db_idle_timeout_secs),
+                stale_after: Duration::from_millis(config.revocation_stale_ms),
+            },
+        );
         let migrate_db = db.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
             let mut conn = migrate_db.get_blocking().context("DATABASE_URL: connecting to migrate the database")?;
@@ -135,6 +142,13 @@ impl Application {
             transport,
             webauthn: webauthn.map(Arc::new),
         };
+        // Migrated: the log exists. Until the listener's first read, checks ask the database.
+        crate::revocation::listener::spawn(
+            state.db.view(),
+            state.config.database.clone(),
+            Duration::from_millis(state.config.revocation_poll_ms),
+            state.clock.clone(),
+        );
         crate::notices::spawn_sender(
             state.db.clone(),
             state.data_key.clone(),
@@ -252,8 +266,9 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<(Server, Weak<A
     Ok((server, served))
 }
 
-/// Every ten minutes: forget expired revocations, access-token records, rate counters, WebAuthn
-/// challenges and trusted devices.
+/// Every ten minutes: forget revocation-log rows no view needs any more (kept twice the horizon:
+/// a view starting afresh reads one horizon back), rate counters, WebAuthn challenges and
+/// trusted devices.
 fn spawn_housekeeping(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -263,14 +278,14 @@ fn spawn_housekeeping(state: AppState) {
             let result = state
                 .db
                 .run(move |conn| -> Result<usize, db::DbError> {
-                    Ok(db::sessions::purge_expired(conn, now)?
+                    Ok(db::revocations::purge(conn, now - 2 * db::REVOCATION_HORIZON_SECS)?
                         + db::throttle::purge(conn, now)?
                         + db::passkeys::purge_expired_challenges(conn, now)?
                         + db::trusted_devices::purge_expired(conn, now)?)
                 })
                 .await;
             if let Err(e) = result {
-                tracing::warn!(error = %e, "housekeeping: purging expired revocations and rate counters failed");
+                tracing::warn!(error = %e, "housekeeping: purging the revocation log and expired rows failed");
             }
         }
     });

@@ -183,11 +183,15 @@ async fn introspection_answers_the_role_the_user_holds_now_not_the_tokens_claim(
     let svc = app.introspector(&admin).await;
     let (id, _, _) = create_admin(&app, &admin, "rita").await;
     let (token, _) = app.sign_in("rita@acme.example", "rita-Admin-Pass-93").await;
-    // The role changes underneath the live session (as a change by any other path would).
+    // The role changes underneath the live session, as a change by any other path would: with
+    // its row in the revocation log, which every path that changes a user writes.
     app.with_db(move |conn| {
         use cloudcx_auth::db::schema::users;
         use diesel::prelude::*;
-        diesel::update(users::table.find(id)).set(users::role.eq("agent")).execute(conn)
+        cloudcx_auth::db::write_tx(conn, |conn| {
+            diesel::update(users::table.find(&id)).set(users::role.eq("agent")).execute(conn)?;
+            cloudcx_auth::db::users::changed(conn, &id, 0)
+        })
     })
     .await;
     assert_eq!(claims_of(&token)["role"], "admin");

@@ -134,7 +134,7 @@ async fn only_one_method_at_a_time_enforced_by_the_database(b: Backend) {
                 last_totp_step: 0,
                 enabled_at: 0,
             };
-            cloudcx_auth::db::mfa::enable(conn, &row)
+            cloudcx_auth::db::mfa::enable(conn, &row, 0)
         })
         .await;
     assert!(!inserted, "the primary key refuses a second method");

@@ -28,9 +28,10 @@ pub fn methods_of(conn: &mut AnyConnection, user_ids: &[String]) -> QueryResult<
 }
 
 /// Activates a method; `Ok(false)` when the user already has one (the primary key decides).
-pub fn enable(conn: &mut AnyConnection, row: &UserMfa) -> QueryResult<bool> {
+/// Writes the user's change to the revocation log (a site requiring 2FA asks nothing more of them).
+pub fn enable(conn: &mut AnyConnection, row: &UserMfa, now: i64) -> QueryResult<bool> {
     match diesel::insert_into(user_mfa::table).values(row).execute(conn) {
-        Ok(_) => Ok(true),
+        Ok(_) => super::users::changed(conn, &row.user_id, now).map(|()| true),
         Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
         Err(e) => Err(e),
     }
@@ -44,9 +45,13 @@ pub fn spend_totp_step(conn: &mut AnyConnection, user_id: &str, step: i64) -> Qu
         == 1)
 }
 
-/// Removes the method, its backup codes and any pending step. Returns whether a method was active.
-pub fn remove_all(conn: &mut AnyConnection, user_id: &str) -> QueryResult<bool> {
+/// Removes the method, its backup codes and any pending step. Returns whether a method was active
+/// (then the user's change goes to the revocation log).
+pub fn remove_all(conn: &mut AnyConnection, user_id: &str, now: i64) -> QueryResult<bool> {
     let had = diesel::delete(user_mfa::table.find(user_id)).execute(conn)? == 1;
+    if had {
+        super::users::changed(conn, user_id, now)?;
+    }
     diesel::delete(backup_codes::table.filter(backup_codes::user_id.eq(user_id))).execute(conn)?;
     diesel::delete(backup_code_sets::table.find(user_id)).execute(conn)?;
     diesel::delete(mfa_setups::table.find(user_id)).execute(conn)?;

@@ -7,6 +7,7 @@ pub mod mfa;
 pub mod outbox;
 pub mod passkeys;
 pub mod password_resets;
+pub mod revocations;
 pub mod schema;
 pub mod service_clients;
 pub mod sessions;
@@ -87,6 +88,22 @@ const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
 /// the background (at least every `CHECKOUT_TIMEOUT / 2`), so service resumes by itself.
 const CHECKOUT_TIMEOUT_WHILE_DOWN: Duration = Duration::from_millis(250);
 
+/// `url` with `application_name=name` added, unless it names one itself: operators (and the
+/// tests) tell the pool's connections from the revocation listener's in `pg_stat_activity`.
+pub fn with_application_name(url: &str, name: &str) -> String {
+    if url.contains("application_name") {
+        return url.to_string();
+    }
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return format!("{url} application_name={name}");
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}application_name={name}")
+}
+
+/// `application_name` of the pool's connections.
+pub const POOL_APPLICATION_NAME: &str = "cloudcx-auth";
+
 /// Opens a PostgreSQL connection; the one way this code base reaches libpq.
 ///
 /// Two of libpq's libraries free their global state in exit handlers while other threads may
@@ -116,9 +133,9 @@ fn without_gssapi(url: &str) -> std::borrow::Cow<'_, str> {
 impl Manager {
     fn open(&self) -> Result<AnyConnection, r2d2::Error> {
         match &self.target {
-            DbTarget::Postgres(url) => {
-                pg_establish(url).map(AnyConnection::Postgresql).map_err(r2d2::Error::ConnectionError)
-            }
+            DbTarget::Postgres(url) => pg_establish(&with_application_name(url, POOL_APPLICATION_NAME))
+                .map(AnyConnection::Postgresql)
+                .map_err(r2d2::Error::ConnectionError),
             DbTarget::Sqlite(path) => {
                 let mut conn = diesel::SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
                 // WAL lets readers run beside the one writer; the busy timeout makes writers queue
@@ -222,25 +239,64 @@ pub struct Db {
     down: Arc<AtomicBool>,
     /// The pool manager's `found_dead`, also set when a request's work finds its connection lost.
     found_dead: Arc<std::sync::Mutex<Option<Instant>>>,
+    /// This instance's view of the revocation log, brought up to date after each of its own
+    /// revoking commits (before the request answers).
+    view: Arc<crate::revocation::View>,
 }
+
+/// How the pool and the revocation view behave (from [`crate::config::Config`]).
+#[derive(Debug, Clone, Copy)]
+pub struct DbOptions {
+    /// Connections kept open when idle.
+    pub min_idle: u32,
+    /// Idle connections above `min_idle` are closed after this long (r2d2 looks every 30 s).
+    pub idle_timeout: Duration,
+    /// A view of the revocation log not confirmed for this long is not trusted.
+    pub stale_after: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self { min_idle: 2, idle_timeout: Duration::from_secs(60), stale_after: Duration::from_secs(1) }
+    }
+}
+
+/// The longest a token the view decides about can live (user access tokens: 15 minutes), plus
+/// two minutes of clock leeway between instances.
+pub const REVOCATION_HORIZON_SECS: i64 = crate::state::AppState::ACCESS_TOKEN_SECS + 120;
 
 impl Db {
     /// Builds the pool lazily: start-up and `/readyz` work even while the database is down.
     pub fn new(target: DbTarget) -> Self {
+        Self::with_options(target, DbOptions::default())
+    }
+
+    /// As [`Db::new`], with the pool's idle behaviour and the view's staleness bound.
+    pub fn with_options(target: DbTarget, options: DbOptions) -> Self {
         let size = match target {
             DbTarget::Postgres(_) => 16,
             DbTarget::Sqlite(_) => 8,
         };
         let down = Arc::new(AtomicBool::new(false));
+        // A small minimum kept warm, the rest closed when idle: after a burst the service gives
+        // its PostgreSQL backends back, and the next burst opens them again (the group commit of
+        // concurrent sign-ins needs the connections only while they run).
         let pool = r2d2::Pool::builder()
             .max_size(size)
-            .min_idle(Some(0))
+            .min_idle(Some(options.min_idle.min(size)))
+            .idle_timeout(Some(options.idle_timeout.max(Duration::from_secs(1))))
             .connection_timeout(CHECKOUT_TIMEOUT)
             .test_on_check_out(true);
         let found_dead: Arc<std::sync::Mutex<Option<Instant>>> = Default::default();
         let manager = Manager { target: target.clone(), down: down.clone(), found_dead: found_dead.clone() };
         let pool = pool.build_unchecked(manager);
-        Self { pool, target, down, found_dead }
+        let view = Arc::new(crate::revocation::View::new(options.stale_after, REVOCATION_HORIZON_SECS));
+        Self { pool, target, down, found_dead, view }
+    }
+
+    /// This instance's view of the revocation log.
+    pub fn view(&self) -> &Arc<crate::revocation::View> {
+        &self.view
     }
 
     pub fn target(&self) -> &DbTarget {
@@ -258,13 +314,22 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let (pool, found_dead) = (self.pool.clone(), self.found_dead.clone());
+        let (pool, found_dead, view) = (self.pool.clone(), self.found_dead.clone(), self.view.clone());
         let wait = self.checkout_timeout();
         let span = tracing::Span::current();
         let outcome = actix_web::web::block(move || {
             let _in_span = span.enter();
             let mut conn = pool.get_timeout(wait)?;
+            revocations::take_committed();
             let result = f(&mut conn.inner);
+            // A revocation this instance made counts here before the request answers. A view
+            // that is not trusted is left to the listener, which starts it afresh.
+            if revocations::take_committed() && view.trusted() {
+                if let Err(e) = view.catch_up(&mut conn.inner) {
+                    tracing::warn!(error = %e, "revocation log: reading after a revoking commit failed");
+                    view.distrust();
+                }
+            }
             // Any failure (an outage among them) has the connection tested before its next use;
             // a lost connection has every other one that last worked before now tested too.
             conn.worked_at = result.is_ok().then(Instant::now);
@@ -315,14 +380,30 @@ where
             <AnyConnection as diesel::Connection>::TransactionManager::begin_transaction(conn)?
         }
     }
-    match f(conn) {
-        Ok(value) => {
-            <AnyConnection as diesel::Connection>::TransactionManager::commit_transaction(conn)?;
+    let outermost = revocations::begin();
+    // The log's rows go last, just before the commit (see `revocations`).
+    let done = f(conn).and_then(|value| {
+        let wrote = if outermost { revocations::flush(conn)? } else { false };
+        Ok((value, wrote))
+    });
+    match done {
+        Ok((value, wrote)) => {
+            let committed = <AnyConnection as diesel::Connection>::TransactionManager::commit_transaction(conn);
+            if outermost {
+                revocations::abandon();
+            }
+            committed?;
+            if wrote {
+                revocations::mark_committed();
+            }
             Ok(value)
         }
         Err(e) => {
             // The original error matters more than a failed rollback.
             let _ = <AnyConnection as diesel::Connection>::TransactionManager::rollback_transaction(conn);
+            if outermost {
+                revocations::abandon();
+            }
             Err(e)
         }
     }

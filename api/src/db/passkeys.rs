@@ -28,9 +28,10 @@ pub struct PasskeyRow {
 }
 
 /// Stores a new passkey; `Ok(false)` when its credential ID is already registered (to anyone).
-pub fn insert(conn: &mut AnyConnection, row: &PasskeyRow) -> QueryResult<bool> {
+/// A passkey counts as a second factor: the user's change goes to the revocation log.
+pub fn insert(conn: &mut AnyConnection, row: &PasskeyRow, now: i64) -> QueryResult<bool> {
     match diesel::insert_into(passkeys::table).values(row).execute(conn) {
-        Ok(_) => Ok(true),
+        Ok(_) => super::users::changed(conn, &row.user_id, now).map(|()| true),
         Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
         Err(e) => Err(e),
     }
@@ -86,14 +87,22 @@ pub fn rename(conn: &mut AnyConnection, user_id: &str, id: &str, name: &str) -> 
 }
 
 /// Removes one passkey of the user; `false` when the user has no such passkey.
-pub fn delete_of_user(conn: &mut AnyConnection, user_id: &str, id: &str) -> QueryResult<bool> {
-    Ok(diesel::delete(passkeys::table.find(id).filter(passkeys::user_id.eq(user_id))).execute(conn)? == 1)
+pub fn delete_of_user(conn: &mut AnyConnection, user_id: &str, id: &str, now: i64) -> QueryResult<bool> {
+    let gone = diesel::delete(passkeys::table.find(id).filter(passkeys::user_id.eq(user_id))).execute(conn)? == 1;
+    if gone {
+        super::users::changed(conn, user_id, now)?;
+    }
+    Ok(gone)
 }
 
 /// Removes every passkey of the user (an admin's 2FA reset); how many there were.
-pub fn delete_all_of(conn: &mut AnyConnection, user_id: &str) -> QueryResult<usize> {
+pub fn delete_all_of(conn: &mut AnyConnection, user_id: &str, now: i64) -> QueryResult<usize> {
     diesel::delete(webauthn_challenges::table.filter(webauthn_challenges::user_id.eq(user_id))).execute(conn)?;
-    diesel::delete(passkeys::table.filter(passkeys::user_id.eq(user_id))).execute(conn)
+    let n = diesel::delete(passkeys::table.filter(passkeys::user_id.eq(user_id))).execute(conn)?;
+    if n > 0 {
+        super::users::changed(conn, user_id, now)?;
+    }
+    Ok(n)
 }
 
 /// What a verified assertion changes on its passkey.

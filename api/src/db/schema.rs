@@ -57,18 +57,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    access_tokens (jti) {
-        jti -> Text,
-        family_id -> Nullable<Text>,
+    revocations (seq) {
+        seq -> BigInt,
+        kind -> Text,
         subject -> Text,
-        expires_at -> BigInt,
-    }
-}
-
-diesel::table! {
-    revoked_access_tokens (jti) {
-        jti -> Text,
-        expires_at -> BigInt,
+        created_at -> BigInt,
     }
 }
 
@@ -340,8 +333,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     refresh_families,
     refresh_tokens,
-    access_tokens,
-    revoked_access_tokens,
+    revocations,
     audit_events,
     login_throttle,
     rate_limits,

@@ -42,7 +42,8 @@ pub fn list(conn: &mut AnyConnection, tenant_id: &str) -> QueryResult<Vec<Servic
         .load(conn)
 }
 
-/// Deletes a client and puts its live tokens on the revocation list. `Ok(false)`: no such client on that site.
+/// Deletes a client; its tokens and secret die with it on every instance (the revocation log).
+/// `Ok(false)`: no such client on that site.
 pub fn delete(conn: &mut AnyConnection, tenant_id: &str, client_id: &str, now: i64) -> QueryResult<bool> {
     let gone = diesel::delete(
         service_clients::table
@@ -52,7 +53,7 @@ pub fn delete(conn: &mut AnyConnection, tenant_id: &str, client_id: &str, now: i
     .execute(conn)?
         == 1;
     if gone {
-        super::sessions::revoke_sessionless_tokens(conn, &format!("svc:{client_id}"), now)?;
+        super::revocations::record(conn, super::revocations::Change::Client(client_id.to_string()), now)?;
     }
     Ok(gone)
 }

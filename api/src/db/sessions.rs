@@ -1,15 +1,13 @@
-//! Refresh-token families (one per sign-in), rotation with re-use detection, and the
-//! access-token revocation list.
+//! Refresh-token families (one per sign-in), rotation with re-use detection.
 //!
 //! A user's access token names its session (`sid`, the family id) and dies with it: revoking a
-//! family is enough, and nothing is written per access token a session issues ([`is_revoked`]
-//! checks the family). Only session-less tokens (a service client's) are recorded in
-//! `access_tokens`, so that ending the client can list and revoke them.
+//! family is enough, and nothing is written per access token a session issues. Revoking writes
+//! the session to the revocation log ([`super::revocations`]), which every instance's view follows.
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text};
 
-use super::schema::{access_tokens, refresh_families, refresh_tokens, revoked_access_tokens};
+use super::schema::{refresh_families, refresh_tokens};
 use super::AnyConnection;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -399,33 +397,18 @@ pub fn reauthenticate(conn: &mut AnyConnection, id: &str, now: i64, amr: &[Strin
     Ok(())
 }
 
-/// Records an access token issued outside any session (a service client's), so that
-/// [`revoke_sessionless_tokens`] can find it.
-pub fn record_sessionless_token(
-    conn: &mut AnyConnection,
-    jti: &str,
-    subject: &str,
-    expires_at: i64,
-) -> QueryResult<()> {
-    diesel::insert_into(access_tokens::table)
-        .values((
-            access_tokens::jti.eq(jti),
-            access_tokens::family_id.eq(None::<String>),
-            access_tokens::subject.eq(subject),
-            access_tokens::expires_at.eq(expires_at),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
 /// Ends a family: no refresh token of it works again, and neither does any access token it
-/// issued ([`is_revoked`] checks the family of a token's `sid`). Returns whether it was alive
-/// before.
+/// issued (its `sid` goes into the revocation log with the change, and every instance's view
+/// refuses it). Returns whether it was alive before.
 pub fn revoke_family(conn: &mut AnyConnection, id: &str, reason: &str, now: i64) -> QueryResult<bool> {
-    Ok(diesel::update(refresh_families::table.find(id).filter(refresh_families::revoked_at.is_null()))
+    let ended = diesel::update(refresh_families::table.find(id).filter(refresh_families::revoked_at.is_null()))
         .set((refresh_families::revoked_at.eq(now), refresh_families::revoked_reason.eq(reason)))
         .execute(conn)?
-        == 1)
+        == 1;
+    if ended {
+        super::revocations::record(conn, super::revocations::Change::Session(id.to_string()), now)?;
+    }
+    Ok(ended)
 }
 
 /// Ends every live family of a user (except `keep`); returns how many ended.
@@ -450,39 +433,11 @@ pub fn revoke_user_families(
     Ok(n)
 }
 
-/// Puts access tokens on the revocation list until their expiry.
-pub fn revoke_access_tokens(conn: &mut AnyConnection, tokens: &[(String, i64)]) -> QueryResult<()> {
-    for (jti, exp) in tokens {
-        let exists = revoked_access_tokens::table.find(jti).count().get_result::<i64>(conn)? > 0;
-        if !exists {
-            diesel::insert_into(revoked_access_tokens::table)
-                .values((revoked_access_tokens::jti.eq(jti), revoked_access_tokens::expires_at.eq(exp)))
-                .execute(conn)?;
-        }
-    }
-    Ok(())
-}
-
-/// Whether an access token no longer works: its `jti` is on the revocation list, or it names a
-/// session (`sid`) that was revoked or no longer exists (its user was deleted). One query.
-pub fn is_revoked(conn: &mut AnyConnection, jti: &str, sid: Option<&str>) -> QueryResult<bool> {
-    use diesel::dsl::{exists, not, select};
-    let listed = exists(revoked_access_tokens::table.find(jti));
-    match sid {
-        None => select(listed).get_result(conn),
-        Some(sid) => {
-            let live = exists(refresh_families::table.find(sid).filter(refresh_families::revoked_at.is_null()));
-            select(listed.or(not(live))).get_result(conn)
-        }
-    }
-}
-
-/// Forgets what can no longer matter: expired access-token records and revocations.
-pub fn purge_expired(conn: &mut AnyConnection, now: i64) -> QueryResult<usize> {
-    let a = diesel::delete(access_tokens::table.filter(access_tokens::expires_at.lt(now - 60))).execute(conn)?;
-    let b = diesel::delete(revoked_access_tokens::table.filter(revoked_access_tokens::expires_at.lt(now - 60)))
-        .execute(conn)?;
-    Ok(a + b)
+/// Whether the session `sid` still exists and has not been ended: what an access token naming it
+/// needs when the revocation view cannot be trusted. One query.
+pub fn is_live(conn: &mut AnyConnection, sid: &str) -> QueryResult<bool> {
+    use diesel::dsl::{exists, select};
+    select(exists(refresh_families::table.find(sid).filter(refresh_families::revoked_at.is_null()))).get_result(conn)
 }
 
 /// The user's live sessions (families), newest first.
@@ -520,17 +475,4 @@ pub fn seen_device(
         None => q.filter(refresh_families::user_agent.is_null()),
     };
     Ok(q.count().get_result::<i64>(conn)? > 0)
-}
-
-/// Revokes every live access token of a subject issued outside any session (a service client's
-/// client-credentials tokens). A user's tokens all belong to a session and go with it
-/// ([`revoke_family`]); the subject index only holds session-less tokens.
-pub fn revoke_sessionless_tokens(conn: &mut AnyConnection, subject: &str, now: i64) -> QueryResult<()> {
-    let live: Vec<(String, i64)> = access_tokens::table
-        .filter(access_tokens::subject.eq(subject))
-        .filter(access_tokens::family_id.is_null())
-        .filter(access_tokens::expires_at.gt(now))
-        .select((access_tokens::jti, access_tokens::expires_at))
-        .load(conn)?;
-    revoke_access_tokens(conn, &live)
 }

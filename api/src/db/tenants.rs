@@ -37,9 +37,14 @@ pub fn ensure(conn: &mut AnyConnection, slug: &str, name: &str, now: i64) -> Que
     Ok(tenant)
 }
 
-pub fn set_require_2fa(conn: &mut AnyConnection, id: &str, value: bool) -> QueryResult<()> {
+pub fn set_require_2fa(conn: &mut AnyConnection, id: &str, value: bool, now: i64) -> QueryResult<()> {
     diesel::update(tenants::table.find(id)).set(tenants::require_2fa.eq(value)).execute(conn)?;
-    Ok(())
+    changed(conn, id, now)
+}
+
+/// Writes the change of site `id` to the revocation log (every instance drops its cached copy).
+fn changed(conn: &mut AnyConnection, id: &str, now: i64) -> QueryResult<()> {
+    super::revocations::record(conn, super::revocations::Change::Tenant(id.to_string()), now)
 }
 
 /// The site's policy for passkeys and trusted devices (read apart from [`Tenant`], which the

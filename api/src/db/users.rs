@@ -133,7 +133,7 @@ pub fn set_password_hash(conn: &mut AnyConnection, id: &str, hash: &str, now: i6
     diesel::update(users::table.find(id))
         .set((users::password_hash.eq(hash), users::password_changed_at.eq(now)))
         .execute(conn)?;
-    Ok(())
+    changed(conn, id, now)
 }
 
 /// When the user's password was last set: at creation, a change or a reset.
@@ -141,13 +141,20 @@ pub fn password_changed_at(conn: &mut AnyConnection, id: &str) -> QueryResult<Op
     users::table.find(id).select(users::password_changed_at).first(conn).optional()
 }
 
-/// Applies an admin's edit; `None` leaves a field as it is.
+/// Writes the change of user `id` to the revocation log (every instance drops its cached copy).
+/// Every function here that changes a user's row calls it, but [`touch_sign_in`].
+pub fn changed(conn: &mut AnyConnection, id: &str, now: i64) -> QueryResult<()> {
+    super::revocations::record(conn, super::revocations::Change::User(id.to_string()), now)
+}
+
+/// Applies an admin's (or the user's own) edit; `None` leaves a field as it is.
 pub fn update_profile(
     conn: &mut AnyConnection,
     id: &str,
     display_name: Option<&str>,
     role: Option<&str>,
     disabled: Option<bool>,
+    now: i64,
 ) -> QueryResult<()> {
     if let Some(n) = display_name {
         diesel::update(users::table.find(id)).set(users::display_name.eq(n)).execute(conn)?;
@@ -158,7 +165,7 @@ pub fn update_profile(
     if let Some(d) = disabled {
         diesel::update(users::table.find(id)).set(users::disabled.eq(d)).execute(conn)?;
     }
-    Ok(())
+    changed(conn, id, now)
 }
 
 /// Takes the site's admin lock until the end of the caller's transaction, so that the checks
@@ -191,7 +198,9 @@ pub fn count_active_admins(conn: &mut AnyConnection, tenant_id: &str) -> QueryRe
         .get_result(conn)
 }
 
-pub fn delete(conn: &mut AnyConnection, id: &str) -> QueryResult<()> {
+/// Deletes the user; their sessions go with them (the foreign keys) and, through the log, every
+/// token naming them.
+pub fn delete(conn: &mut AnyConnection, id: &str, now: i64) -> QueryResult<()> {
     diesel::delete(users::table.find(id)).execute(conn)?;
-    Ok(())
+    changed(conn, id, now)
 }

@@ -269,8 +269,8 @@ pub async fn reset_two_factor(
                 let user = users::find_in_tenant(conn, &actor.tenant_id, &id)?.ok_or(ApiError::NotFound)?;
                 // Recovery takes every factor beyond the password: the method, its codes and the
                 // passkeys (which count as 2FA).
-                let had_method = mfa::remove_all(conn, &user.id)?;
-                let passkeys_removed = crate::db::passkeys::delete_all_of(conn, &user.id)?;
+                let had_method = mfa::remove_all(conn, &user.id, now)?;
+                let passkeys_removed = crate::db::passkeys::delete_all_of(conn, &user.id, now)?;
                 if !had_method && passkeys_removed == 0 {
                     return Err(ApiError::MfaNotEnabled);
                 }
@@ -414,7 +414,7 @@ pub async fn patch_settings(
                 let mut policy = tenants::policy(conn, &actor.tenant_id)?.ok_or(ApiError::NotFound)?;
                 let require_2fa = patch.require_2fa.unwrap_or(tenant.require_2fa);
                 if require_2fa != tenant.require_2fa {
-                    tenants::set_require_2fa(conn, &actor.tenant_id, require_2fa)?;
+                    tenants::set_require_2fa(conn, &actor.tenant_id, require_2fa, now)?;
                 }
                 policy.passkeys_enabled = patch.passkeys_enabled.unwrap_or(policy.passkeys_enabled);
                 policy.remember_device = patch.remember_device.unwrap_or(policy.remember_device);

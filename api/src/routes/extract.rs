@@ -1,6 +1,7 @@
 //! Extractors: the signed-in user, the admin, where the request comes from, optional JSON bodies.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -14,8 +15,8 @@ use crate::auth::signin::{rate_limited, AddressBudget};
 use crate::db::audit::Origin;
 use crate::db::tenants::Tenant;
 use crate::db::users::User;
-use crate::db::{sessions, tenants, users};
 use crate::error::{extractors::BODY_LIMIT, ApiError};
+use crate::revocation::check;
 use crate::state::AppState;
 
 /// How recent a sign-in must be for sensitive actions.
@@ -66,34 +67,28 @@ pub fn bearer(req: &HttpRequest) -> Option<String> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string()).filter(|t| !t.is_empty())
 }
 
-/// Checks a user access token: signature and claims, revocation, and the account behind it.
+/// Checks a user access token: signature and claims, revocation, and the account behind it —
+/// from this instance's revocation view, with no database statement once the account is cached
+/// ([`crate::revocation::check`]).
 pub async fn authenticate(state: &AppState, token: &str, path: &str) -> Result<AuthUser, ApiError> {
     let claims = state.keys.verify(token, state.now()).map_err(|_| ApiError::Unauthenticated)?;
     if claims.role.is_none() {
         return Err(ApiError::Forbidden("a service token cannot use user routes".into()));
     }
     // A user's token always names its session, and dies with it.
-    let Some(sid) = claims.sid.clone() else { return Err(ApiError::Unauthenticated) };
-    let (jti, sub, tid) = (claims.jti.clone(), claims.sub.clone(), claims.tid.clone());
-    let found = state
-        .db
-        .run(move |conn| -> Result<_, ApiError> {
-            if sessions::is_revoked(conn, &jti, Some(&sid))? {
-                return Ok(None);
-            }
-            let Some(user) = users::find(conn, &sub)?.filter(|u| !u.disabled && u.tenant_id == tid) else {
-                return Ok(None);
-            };
-            let Some(tenant) = tenants::find(conn, &user.tenant_id)? else { return Ok(None) };
-            let setup_required = tenant.require_2fa && crate::db::passkeys::lacks_2fa(conn, &user.id)?;
-            Ok(Some((user, tenant, setup_required)))
-        })
-        .await?;
-    let (user, tenant, mfa_setup_required) = found.ok_or(ApiError::Unauthenticated)?;
+    let Some(sid) = claims.sid.as_deref() else { return Err(ApiError::Unauthenticated) };
+    let account = check::account(&state.db, sid, &claims.sub, &claims.tid).await?.ok_or(ApiError::Unauthenticated)?;
+    let mfa_setup_required = account.mfa_setup_required();
     if mfa_setup_required && !reachable_without_mfa(path) {
         return Err(ApiError::MfaSetupRequired);
     }
-    Ok(AuthUser { claims, user, tenant, mfa_setup_required })
+    let check::Account { user, tenant } = account;
+    Ok(AuthUser {
+        claims,
+        user: Arc::unwrap_or_clone(user).user,
+        tenant: Arc::unwrap_or_clone(tenant),
+        mfa_setup_required,
+    })
 }
 
 impl FromRequest for AuthUser {

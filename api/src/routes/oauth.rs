@@ -1,6 +1,8 @@
 //! `/oauth/*`: client-credentials tokens (RFC 6749 §4.4) and introspection (RFC 7662) for other
 //! CloudCX services. Errors here are RFC 6749 §5.2 JSON, not problem+json.
 
+use std::sync::Arc;
+
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use base64::Engine;
@@ -10,8 +12,9 @@ use utoipa::ToSchema;
 use crate::auth::jwt::Claims;
 use crate::auth::secrets::ct_eq;
 use crate::auth::tokens::token_hash;
-use crate::db::service_clients::{self, ServiceClient};
-use crate::db::{sessions, users, write_tx, DbError};
+use crate::db::service_clients::ServiceClient;
+use crate::db::DbError;
+use crate::revocation::check;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -93,7 +96,7 @@ fn form<T: serde::de::DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Resul
 }
 
 /// HTTP Basic client authentication against the stored secret hash.
-async fn authenticate_client(req: &HttpRequest, state: &AppState) -> Result<ServiceClient, OAuthError> {
+async fn authenticate_client(req: &HttpRequest, state: &AppState) -> Result<Arc<ServiceClient>, OAuthError> {
     let value = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
     let (scheme, encoded) = value.split_once(' ').ok_or_else(OAuthError::invalid_client)?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -108,8 +111,8 @@ async fn authenticate_client(req: &HttpRequest, state: &AppState) -> Result<Serv
     if id.contains('\0') {
         return Err(OAuthError::invalid_client()); // no client has one (and PostgreSQL text cannot hold it)
     }
-    let (id, presented) = (id.to_string(), token_hash(secret));
-    let client = state.db.run(move |conn| service_clients::find(conn, &id).map_err(DbError::from)).await?;
+    let presented = token_hash(secret);
+    let client = check::client(&state.db, id).await?;
     // Compare even for an unknown client, so timing says nothing.
     let stored = client.as_ref().map(|c| c.secret_hash.clone()).unwrap_or_else(|| token_hash("no such client"));
     match client {
@@ -189,14 +192,8 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
         client_id: Some(client.client_id.clone()),
         scope: Some(scope.clone()),
     };
+    // Nothing is recorded: the token names its client, and dies with it (the revocation log).
     let access_token = state.keys.sign(&claims).map_err(ApiError::internal)?;
-    let (jti, sub, exp) = (claims.jti.clone(), claims.sub.clone(), claims.exp);
-    state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| sessions::record_sessionless_token(conn, &jti, &sub, exp)).map_err(DbError::from)
-        })
-        .await?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(ServiceTokenResponse {
         access_token,
         token_type: "Bearer".into(),
@@ -293,30 +290,16 @@ pub async fn introspect(
         // A user's token always names its session, and dies with it.
         Ok(claims) if claims.client_id.is_none() && claims.sid.is_none() => IntrospectionResponse::inactive(),
         Ok(claims) => {
-            let (jti, sid, sub, svc, tid) = (
-                claims.jti.clone(),
-                claims.sid.clone(),
-                claims.sub.clone(),
-                claims.client_id.clone(),
-                claims.tid.clone(),
-            );
             // `Some(role)` while the token is live: the role the user holds now (a role change
             // ends the user's sessions anyway; this answers from the account, never from the
             // claim, whatever happened in between), none for a service client's token.
-            let live = state
-                .db
-                .run(move |conn| -> Result<Option<Option<String>>, DbError> {
-                    if sessions::is_revoked(conn, &jti, sid.as_deref())? {
-                        return Ok(None);
-                    }
-                    Ok(match svc {
-                        Some(id) => service_clients::find(conn, &id)?.map(|_| None),
-                        None => {
-                            users::find(conn, &sub)?.filter(|u| !u.disabled && u.tenant_id == tid).map(|u| Some(u.role))
-                        }
-                    })
-                })
-                .await?;
+            let live: Option<Option<String>> = match (&claims.client_id, &claims.sid) {
+                (Some(id), _) => check::client(&state.db, id).await?.filter(|c| c.tenant_id == claims.tid).map(|_| None),
+                (None, Some(sid)) => check::account(&state.db, sid, &claims.sub, &claims.tid)
+                    .await?
+                    .map(|a| Some(a.user.user.role.clone())),
+                (None, None) => None,
+            };
             match live {
                 Some(role) => IntrospectionResponse {
                     active: true,

@@ -1,5 +1,7 @@
 //! Routes for other CloudCX services (service bearer tokens), and the admin's service clients.
 
+use std::sync::Arc;
+
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use futures_util::future::LocalBoxFuture;
@@ -11,7 +13,7 @@ use crate::auth::tokens::{random_token, token_hash};
 use crate::clock::rfc3339;
 use crate::db::audit::{self, NewEvent};
 use crate::db::service_clients::{self, ServiceClient};
-use crate::db::{mfa, sessions, tenants, users, write_tx};
+use crate::db::{mfa, tenants, users, write_tx};
 use crate::domain::KNOWN_SCOPES;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::routes::extract::{self, bearer, AdminUser, FreshAdmin};
@@ -49,18 +51,11 @@ impl FromRequest for ServiceCaller {
             let Some(client_id) = claims.client_id.clone().filter(|_| claims.role.is_none()) else {
                 return Err(ApiError::Forbidden("a user token cannot use service routes".into()));
             };
-            let jti = claims.jti.clone();
-            let client = state
-                .db
-                .run(move |conn| -> Result<_, ApiError> {
-                    if sessions::is_revoked(conn, &jti, None)? {
-                        return Ok(None);
-                    }
-                    Ok(service_clients::find(conn, &client_id)?)
-                })
+            let client = crate::revocation::check::client(&state.db, &client_id)
                 .await?
                 .filter(|c| c.tenant_id == claims.tid)
                 .ok_or(ApiError::Unauthenticated)?;
+            let client = Arc::unwrap_or_clone(client);
             Ok(ServiceCaller { claims, client })
         })
     }

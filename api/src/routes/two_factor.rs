@@ -348,7 +348,7 @@ fn confirm_in_tx(
         last_totp_step: step.unwrap_or(0),
         enabled_at: now,
     };
-    if !mfa::enable(conn, &row)? {
+    if !mfa::enable(conn, &row, now)? {
         return Ok(Confirmed::AlreadyEnabled);
     }
     mfa::delete_setup(conn, uid)?;
@@ -400,7 +400,7 @@ pub async fn disable(
         .db
         .run(move |conn| {
             write_tx(conn, |conn| {
-                if !mfa::remove_all(conn, &user.user.id)? {
+                if !mfa::remove_all(conn, &user.user.id, now)? {
                     return Err(ApiError::MfaNotEnabled);
                 }
                 let u = &user.user;

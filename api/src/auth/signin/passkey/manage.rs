@@ -114,7 +114,7 @@ pub async fn register(
         .db
         .run(move |conn| {
             write_tx(conn, |conn| {
-                if !passkeys::insert(conn, &row)? {
+                if !passkeys::insert(conn, &row, now)? {
                     return Err(ApiError::invalid("credential", "this passkey is already registered"));
                 }
                 let details = serde_json::json!({
@@ -183,7 +183,7 @@ pub async fn remove(state: &AppState, user: &User, id: String, origin: Origin) -
         .run(move |conn| {
             write_tx(conn, |conn| {
                 let gone = passkeys::find_of_user(conn, &user.id, &id)?.ok_or(ApiError::NotFound)?;
-                if !passkeys::delete_of_user(conn, &user.id, &id)? {
+                if !passkeys::delete_of_user(conn, &user.id, &id, now)? {
                     return Err(ApiError::NotFound);
                 }
                 let details = serde_json::json!({ "passkey_id": id, "name": gone.name });
