@@ -110,6 +110,21 @@ impl TestDb {
         Self { target: DbTarget::Postgres(with_database(&base, &name)), pg_name: Some(name), pg_base: base, dir: None }
     }
 
+    /// The PostgreSQL URL of this database; `None` on SQLite.
+    pub fn postgres_url(&self) -> Option<&str> {
+        match &self.target {
+            DbTarget::Postgres(url) => Some(url),
+            DbTarget::Sqlite(_) => None,
+        }
+    }
+
+    /// The PostgreSQL database's name, as `pg_stat_activity.datname` shows it; `None` on SQLite.
+    pub fn postgres_name(&self) -> Option<String> {
+        let url = self.postgres_url()?;
+        let head = url.split_once('?').map(|(h, _)| h).unwrap_or(url);
+        head.rsplit_once('/').map(|(_, name)| name.to_string())
+    }
+
     /// A handle on a database another guard owns (several instances on one database).
     pub fn borrowed(target: DbTarget) -> Self {
         Self { target, pg_name: None, pg_base: String::new(), dir: None }
@@ -190,14 +205,33 @@ pub const LOAD_BALANCER_URL: &str = "http://127.0.0.1:9";
 /// `n` instances started at the same moment on one fresh PostgreSQL database, sharing the
 /// signing key, the data key and `AUTH_PUBLIC_URL` (as replicas behind a load balancer do).
 pub async fn spawn_instances(n: usize) -> (TestDb, Vec<TestApp>) {
-    let db = TestDb::new(Backend::Postgres);
+    spawn_instances_with(n, |_| {}).await
+}
+
+/// [`spawn_instances`], each instance's configuration changed by `tweak` last.
+pub async fn spawn_instances_with(
+    n: usize,
+    tweak: impl Fn(&mut Config) + Clone + Send + 'static,
+) -> (TestDb, Vec<TestApp>) {
+    spawn_instances_on(TestDb::new(Backend::Postgres), n, tweak).await
+}
+
+/// [`spawn_instances_with`] on a PostgreSQL database the caller made (e.g. [`TestDb::new_on`] a
+/// private cluster); the guard comes back to be dropped after the instances.
+pub async fn spawn_instances_on(
+    db: TestDb,
+    n: usize,
+    tweak: impl Fn(&mut Config) + Clone + Send + 'static,
+) -> (TestDb, Vec<TestApp>) {
     let handles: Vec<_> = (0..n)
         .map(|_| {
             let target = db.target.clone();
+            let tweak = tweak.clone();
             tokio::spawn(async move {
-                spawn_on(TestDb::borrowed(target), Backend::Postgres, |c| {
+                spawn_on(TestDb::borrowed(target), Backend::Postgres, move |c| {
                     c.allow_insecure_issuers = true;
                     c.public_url = Some(LOAD_BALANCER_URL.into());
+                    tweak(c);
                 })
                 .await
             })
@@ -208,6 +242,24 @@ pub async fn spawn_instances(n: usize) -> (TestDb, Vec<TestApp>) {
         apps.push(h.await.expect("instance starts"));
     }
     (db, apps)
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// `SELECT count(*) AS n …` (any statement answering one row with a bigint `n`) on the
+/// PostgreSQL database at `url`, over a connection of its own (no `application_name`).
+pub async fn pg_count(url: &str, sql: &str) -> i64 {
+    let (url, sql) = (url.to_string(), sql.to_string());
+    tokio::task::spawn_blocking(move || {
+        let mut conn = cloudcx_auth::db::pg_establish(&url).expect("connect");
+        diesel::sql_query(&sql).get_result::<Count>(&mut conn).unwrap_or_else(|e| panic!("{sql}: {e}")).n
+    })
+    .await
+    .expect("the query's thread")
 }
 
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
