@@ -801,3 +801,78 @@ async fn idle_pool_connections_are_closed() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The steady state: checks answered from memory
+
+/// Waits until the instance's view has read the log (its listener's first read).
+async fn view_trusted(app: &TestApp) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !app.state.db.view().trusted() {
+        assert!(Instant::now() < deadline, "the revocation view was not confirmed within 5 s");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Once the account, the site and the client are cached, a bearer check, an introspection and a
+/// client-credentials token go to the database for nothing (the view's count of database
+/// look-ups stays where it was), and the answers are still right.
+async fn checks_run_no_database_look_up_once_cached(b: Backend) {
+    let app = spawn_app(b).await;
+    let admin = app.admin_token().await;
+    let (_, email, password) = app.create_agent(&admin, "stella").await;
+    let (token, _) = app.sign_in(&email, &password).await;
+    let svc = app.introspector(&admin).await;
+    view_trusted(&app).await;
+    // First use fills the caches.
+    assert_eq!(app.get_auth("/api/v1/me", &token).await.status, 200);
+    assert_eq!(app.introspect(&svc, &token).await["active"], json!(true));
+    client_credentials_token(&app, &svc.0, &svc.1).await;
+    let before = app.state.db.view().db_lookups();
+    for _ in 0..30 {
+        assert_eq!(app.get_auth("/api/v1/me", &token).await.body["email"], json!(email));
+        let answer = app.introspect(&svc, &token).await;
+        assert_eq!((answer["active"].clone(), answer["role"].clone()), (json!(true), json!("agent")));
+        client_credentials_token(&app, &svc.0, &svc.1).await;
+    }
+    assert_eq!(app.state.db.view().db_lookups(), before, "a check went to the database in the steady state");
+    // …and the view still refuses what is revoked.
+    assert_eq!(app.post_auth("/api/v1/auth/logout", &token, json!({})).await.status, 204);
+    app.get_auth("/api/v1/me", &token).await.assert_problem(401, "unauthenticated");
+    assert_eq!(app.introspect(&svc, &token).await, json!({"active": false}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn checks_run_no_database_look_up_once_cached_postgres() {
+    checks_run_no_database_look_up_once_cached(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn checks_run_no_database_look_up_once_cached_sqlite() {
+    checks_run_no_database_look_up_once_cached(Backend::Sqlite).await;
+}
+
+/// A site that starts requiring 2FA reaches a cached account at once: the token's holder without
+/// a second factor is sent to set it up on the very next request.
+async fn a_site_setting_change_reaches_cached_accounts(b: Backend) {
+    let app = spawn_app(b).await;
+    let admin = app.admin_token().await;
+    let (_, email, password) = app.create_agent(&admin, "tess").await;
+    let (token, _) = app.sign_in(&email, &password).await;
+    view_trusted(&app).await;
+    assert_eq!(app.get_auth("/api/v1/me", &token).await.body["mfa_setup_required"], json!(false));
+    let r = app.patch_auth("/api/v1/admin/settings", &admin, json!({"require_2fa": true})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(app.get_auth("/api/v1/me", &token).await.body["mfa_setup_required"], json!(true));
+    app.get_auth("/api/v1/me/sessions", &token).await.assert_problem(403, "mfa_setup_required");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_site_setting_change_reaches_cached_accounts_postgres() {
+    a_site_setting_change_reaches_cached_accounts(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_site_setting_change_reaches_cached_accounts_sqlite() {
+    a_site_setting_change_reaches_cached_accounts(Backend::Sqlite).await;
+}

@@ -37,6 +37,7 @@ pub async fn account(db: &Db, sid: &str, sub: &str, tid: &str) -> Result<Option<
         }
         // Fill what is missing. A look-up that raced a log entry answers but is not cached.
         let (_, version) = view.position();
+        view.count_db_lookup();
         let (sub, tid) = (sub.to_string(), tid.to_string());
         let found = db
             .run(move |conn| -> Result<_, DbError> {
@@ -57,6 +58,7 @@ pub async fn account(db: &Db, sid: &str, sub: &str, tid: &str) -> Result<Option<
         return Ok(usable(&user, &tenant.id).then_some(Account { user, tenant }));
     }
     // The view cannot be trusted: the database decides, and nothing is cached.
+    view.count_db_lookup();
     let (sid, sub, tid) = (sid.to_string(), sub.to_string(), tid.to_string());
     db.run(move |conn| -> Result<_, DbError> {
         if !sessions::is_live(conn, &sid)? {
@@ -92,6 +94,7 @@ pub async fn client(db: &Db, id: &str) -> Result<Option<Arc<ServiceClient>>, DbE
         }
     }
     let (_, version) = view.position();
+    view.count_db_lookup();
     let id = id.to_string();
     let found = db.run(move |conn| service_clients::find(conn, &id).map_err(DbError::from)).await?.map(Arc::new);
     if let (true, Some(c)) = (trusted, &found) {

@@ -68,6 +68,8 @@ pub struct View {
     epoch: Instant,
     stale_after: Duration,
     horizon_secs: i64,
+    /// How many checks went to the database (a cache miss, or a view not trusted).
+    db_lookups: AtomicU64,
 }
 
 impl View {
@@ -80,7 +82,18 @@ impl View {
             epoch: Instant::now(),
             stale_after,
             horizon_secs,
+            db_lookups: AtomicU64::new(0),
         }
+    }
+
+    /// How many checks have gone to the database so far: constant in the steady state.
+    pub fn db_lookups(&self) -> u64 {
+        self.db_lookups.load(Ordering::Relaxed)
+    }
+
+    /// Counts a check that goes to the database.
+    pub(crate) fn count_db_lookup(&self) {
+        self.db_lookups.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn stale_after(&self) -> Duration {
