@@ -4,7 +4,6 @@ CREATE TABLE access_tokens (
     subject     TEXT NOT NULL,
     expires_at  BIGINT NOT NULL
 );
-CREATE INDEX access_tokens_family ON access_tokens (family_id);
 CREATE INDEX access_tokens_expiry ON access_tokens (expires_at);
 CREATE INDEX access_tokens_subject ON access_tokens (subject) WHERE family_id IS NULL;
 CREATE TABLE revoked_access_tokens (
