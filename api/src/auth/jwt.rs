@@ -137,7 +137,17 @@ pub struct KeySet {
     pub previous: Vec<SigningKey>,
     issuer: String,
     audience: String,
+    /// Tokens whose signature and claims were checked, with their claims: a service that sends the
+    /// same token on request after request pays for one RSA verification, not one each (Envoy's
+    /// `jwt_cache_config` does the same). Keyed by the whole token, so nothing but the very same
+    /// bytes hits; times (`exp`, `nbf`) are checked again on every use. Revocation is not decided
+    /// here (the revocation view does it).
+    verified: std::sync::RwLock<std::collections::HashMap<Box<str>, Claims>>,
 }
+
+/// How many verified tokens [`KeySet`] remembers; a full cache starts again empty (bounded memory:
+/// a token and its claims take about 1.5 KB, so at most about 6 MB).
+const VERIFIED_CAP: usize = 4096;
 
 /// Why a token was refused. Callers answer all of them the same way (401 `unauthenticated`).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -163,6 +173,7 @@ impl KeySet {
             previous: previous_pems.iter().map(|p| SigningKey::from_pem(p)).collect::<anyhow::Result<_>>()?,
             issuer,
             audience,
+            verified: Default::default(),
         })
     }
 
@@ -196,6 +207,30 @@ impl KeySet {
     /// Verifies a token at Unix time `now`. The algorithm comes from our key, never from the
     /// token: `alg: none` or an HMAC token signed with the public key cannot pass.
     pub fn verify(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
+        let known = self.verified.read().unwrap_or_else(|e| e.into_inner()).get(token).cloned();
+        let claims = match known {
+            Some(claims) => claims,
+            None => {
+                let claims = self.verify_signature_and_claims(token)?;
+                let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
+                if verified.len() >= VERIFIED_CAP {
+                    verified.clear();
+                }
+                verified.insert(token.into(), claims.clone());
+                claims
+            }
+        };
+        if claims.exp <= now - LEEWAY_SECS {
+            return Err(TokenError::Expired);
+        }
+        if claims.nbf > now + LEEWAY_SECS {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(claims)
+    }
+
+    /// Everything [`Self::verify`] checks but the times (which depend on when it is asked).
+    fn verify_signature_and_claims(&self, token: &str) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
             return Err(TokenError::WrongType);
@@ -212,21 +247,14 @@ impl KeySet {
         validation.algorithms = vec![key.alg];
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
-        // Time is checked below against the application's clock, not jsonwebtoken's.
+        // Time is checked by `verify` against the application's clock, not jsonwebtoken's.
         validation.validate_exp = false;
         validation.validate_nbf = false;
         validation.required_spec_claims =
             ["exp", "nbf", "iat", "iss", "aud", "sub"].iter().map(|s| s.to_string()).collect();
         let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)
             .map_err(|e| TokenError::Invalid(e.to_string()))?;
-        let claims = data.claims;
-        if claims.exp <= now - LEEWAY_SECS {
-            return Err(TokenError::Expired);
-        }
-        if claims.nbf > now + LEEWAY_SECS {
-            return Err(TokenError::NotYetValid);
-        }
-        Ok(claims)
+        Ok(data.claims)
     }
 }
 
@@ -335,6 +363,32 @@ mod tests {
             assert_eq!(keys.verify(&token, 1_000_000 + 900 + LEEWAY_SECS), Err(TokenError::Expired));
             assert_eq!(keys.verify(&token, 1_000_000 - 3600), Err(TokenError::NotYetValid));
         }
+    }
+
+    #[test]
+    fn a_remembered_token_hits_only_with_its_exact_bytes_and_still_expires() {
+        let keys = KeySet::new(&generate_p256_pem().expect("ec"), &[], "http://127.0.0.1:1".into(), "cloudcx".into())
+            .expect("keys");
+        let token = keys.sign(&claims(1_000_000)).expect("sign");
+        assert!(keys.verify(&token, 1_000_000).is_ok());
+        let mut tampered = token.clone();
+        let last = tampered.pop().expect("a character");
+        tampered.push(if last == 'A' { 'B' } else { 'A' });
+        assert!(matches!(keys.verify(&tampered, 1_000_000), Err(TokenError::Invalid(_))));
+        assert_eq!(keys.verify(&token, 1_000_000 + 900 + LEEWAY_SECS), Err(TokenError::Expired));
+        assert_eq!(keys.verified.read().expect("lock").len(), 1, "only the verified token is remembered");
+    }
+
+    #[test]
+    fn the_remembered_tokens_are_bounded() {
+        let keys = KeySet::new(&generate_p256_pem().expect("ec"), &[], "http://127.0.0.1:1".into(), "cloudcx".into())
+            .expect("keys");
+        for i in 0..=VERIFIED_CAP {
+            let mut c = claims(1_000_000);
+            c.jti = format!("j{i}");
+            assert!(keys.verify(&keys.sign(&c).expect("sign"), 1_000_000).is_ok());
+        }
+        assert!(keys.verified.read().expect("lock").len() <= VERIFIED_CAP);
     }
 
     #[test]

@@ -25,9 +25,11 @@ impl ServiceClient {
     }
 }
 
+/// Stores a new client. Its id goes to the revocation log too: an instance that was asked for it
+/// before (and remembers that there was none) learns that there is one now.
 pub fn insert(conn: &mut AnyConnection, client: &ServiceClient) -> QueryResult<()> {
     diesel::insert_into(service_clients::table).values(client).execute(conn)?;
-    Ok(())
+    super::revocations::record(conn, super::revocations::Change::Client(client.client_id.clone()), client.created_at)
 }
 
 pub fn find(conn: &mut AnyConnection, client_id: &str) -> QueryResult<Option<ServiceClient>> {

@@ -84,21 +84,22 @@ fn load_user(conn: &mut crate::db::AnyConnection, id: &str) -> diesel::QueryResu
     Ok(Some(CachedUser { user, has_2fa }))
 }
 
-/// The service client `id` (`None` when there is none, e.g. it was deleted).
+/// The service client `id` (`None` when there is none, e.g. it was deleted). An unknown id is
+/// remembered as unknown too, so that it costs what a known one does.
 pub async fn client(db: &Db, id: &str) -> Result<Option<Arc<ServiceClient>>, DbError> {
     let view = db.view();
     let trusted = view.trusted();
     if trusted {
-        if let Some(c) = view.client(id) {
-            return Ok(Some(c));
+        if let Some(known) = view.client(id) {
+            return Ok(known);
         }
     }
     let (_, version) = view.position();
     view.count_db_lookup();
-    let id = id.to_string();
-    let found = db.run(move |conn| service_clients::find(conn, &id).map_err(DbError::from)).await?.map(Arc::new);
-    if let (true, Some(c)) = (trusted, &found) {
-        view.fill_client(version, c.clone());
+    let key = id.to_string();
+    let found = db.run(move |conn| service_clients::find(conn, &key).map_err(DbError::from)).await?.map(Arc::new);
+    if trusted {
+        view.fill_client(version, id, found.clone());
     }
     Ok(found)
 }

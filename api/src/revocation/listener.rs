@@ -24,9 +24,7 @@ pub const APPLICATION_NAME: &str = "cloudcx-auth-revocations";
 /// Starts the thread; it ends by itself once the view is dropped (the application stopped).
 pub fn spawn(view: &Arc<View>, target: DbTarget, poll: Duration, clock: Arc<dyn Clock>) {
     let view = Arc::downgrade(view);
-    let spawned = std::thread::Builder::new()
-        .name("revocations".into())
-        .spawn(move || run(view, target, poll, clock));
+    let spawned = std::thread::Builder::new().name("revocations".into()).spawn(move || run(view, target, poll, clock));
     if let Err(e) = spawned {
         tracing::error!(error = %e, "the revocation listener could not start: every check asks the database");
     }

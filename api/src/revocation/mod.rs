@@ -55,7 +55,9 @@ struct Inner {
     ended: HashMap<String, i64>,
     users: HashMap<String, Arc<CachedUser>>,
     tenants: HashMap<String, Arc<Tenant>>,
-    clients: HashMap<String, Arc<ServiceClient>>,
+    /// `None`: there is no such client (remembered too, so that an unknown client id costs what a
+    /// known one does, and no statement).
+    clients: HashMap<String, Option<Arc<ServiceClient>>>,
     /// When `ended` was last pruned.
     pruned_at: i64,
 }
@@ -148,7 +150,8 @@ impl View {
         self.read().tenants.get(id).cloned()
     }
 
-    pub fn client(&self, id: &str) -> Option<Arc<ServiceClient>> {
+    /// `Some(None)`: known to be no client.
+    pub fn client(&self, id: &str) -> Option<Option<Arc<ServiceClient>>> {
         self.read().clients.get(id).cloned()
     }
 
@@ -168,10 +171,11 @@ impl View {
         }
     }
 
-    pub fn fill_client(&self, version: u64, client: Arc<ServiceClient>) {
+    /// Caches what a look-up of client `id` found (`None`: no such client).
+    pub fn fill_client(&self, version: u64, id: &str, client: Option<Arc<ServiceClient>>) {
         let mut inner = self.write();
         if inner.version == version {
-            fill(&mut inner.clients, client.client_id.clone(), client, CLIENT_CAP);
+            fill(&mut inner.clients, id.to_string(), client, CLIENT_CAP);
         }
     }
 
@@ -267,7 +271,7 @@ impl View {
 
 const CATCH_UP_BATCH: i64 = 10_000;
 
-fn fill<T>(map: &mut HashMap<String, Arc<T>>, key: String, value: Arc<T>, cap: usize) {
+fn fill<T>(map: &mut HashMap<String, T>, key: String, value: T, cap: usize) {
     if map.len() >= cap && !map.contains_key(&key) {
         map.clear();
     }

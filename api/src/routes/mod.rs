@@ -134,8 +134,15 @@ macro_rules! route_table {
 
 // The whole route table: method, path, handler. Order matters where a literal segment and a
 // `{parameter}` compete (`/me/sessions/revoke-others` before `/me/sessions/{id}`): actix tries
-// resources in this order.
+// resources in this order, and every `{parameter}` pattern it passes costs a regex match (twice:
+// the metrics' route label walks the table too), so the hottest routes come first.
 route_table! {
+    // The hottest paths: other services' introspection and tokens, every page's `/me`
+    // (docs/PERFORMANCE.md, issue 19). Literal paths, competing with no pattern.
+    "/oauth/introspect" => post oauth::introspect;
+    "/oauth/token" => post oauth::token;
+    "/api/v1/me" => get me::me;
+
     // Sign-in.
     "/api/v1/auth/login" => post auth::login;
     "/api/v1/auth/token/refresh" => post auth::refresh;
@@ -175,7 +182,6 @@ route_table! {
     "/api/v1/me/passkeys/options" => post passkeys::registration_options;
     "/api/v1/me/passkeys" => get passkeys::list, post passkeys::add;
     "/api/v1/me/passkeys/{id}" => patch passkeys::rename, delete passkeys::remove;
-    "/api/v1/me" => get me::me;
 
     // Administration.
     "/api/v1/admin/users" => get admin::list_users, post admin::create_user;
@@ -194,8 +200,6 @@ route_table! {
 
     // Other CloudCX services.
     "/api/v1/users/{id}" => get services::user;
-    "/oauth/token" => post oauth::token;
-    "/oauth/introspect" => post oauth::introspect;
     "/.well-known/jwks.json" => get wellknown::jwks;
     "/.well-known/openid-configuration" => get wellknown::openid_configuration;
 

@@ -14,8 +14,8 @@ use crate::auth::secrets::ct_eq;
 use crate::auth::tokens::token_hash;
 use crate::db::service_clients::ServiceClient;
 use crate::db::DbError;
-use crate::revocation::check;
 use crate::error::ApiError;
+use crate::revocation::check;
 use crate::state::AppState;
 
 /// Service access tokens live 10 minutes.
@@ -261,7 +261,10 @@ impl IntrospectionResponse {
     }
 }
 
-/// Is this token live? Sees revocations at once (RFC 7662; scope `tokens:introspect`).
+/// Is this token live? (RFC 7662; scope `tokens:introspect`)
+///
+/// Sees a revocation at once on the instance that made it and within 1 s on every other
+/// instance (docs/SCALING.md).
 #[utoipa::path(
     post, path = "/oauth/introspect", tag = "services",
     security(("client_basic" = [])),
@@ -294,7 +297,9 @@ pub async fn introspect(
             // ends the user's sessions anyway; this answers from the account, never from the
             // claim, whatever happened in between), none for a service client's token.
             let live: Option<Option<String>> = match (&claims.client_id, &claims.sid) {
-                (Some(id), _) => check::client(&state.db, id).await?.filter(|c| c.tenant_id == claims.tid).map(|_| None),
+                (Some(id), _) => {
+                    check::client(&state.db, id).await?.filter(|c| c.tenant_id == claims.tid).map(|_| None)
+                }
                 (None, Some(sid)) => check::account(&state.db, sid, &claims.sub, &claims.tid)
                     .await?
                     .map(|a| Some(a.user.user.role.clone())),
