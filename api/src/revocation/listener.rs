@@ -40,7 +40,7 @@ fn run(view: Weak<View>, target: DbTarget, poll: Duration, clock: Arc<dyn Clock>
                 Ok(c) => conn = Some(c),
                 Err(e) => {
                     failures += 1;
-                    if failures == 1 || failures % 100 == 0 {
+                    if failures == 1 || failures.is_multiple_of(100) {
                         tracing::warn!(error = %e, failures, "revocation log: cannot connect; checks ask the database meanwhile");
                     }
                     drop(v);

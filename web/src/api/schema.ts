@@ -976,7 +976,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Is this token live? Sees revocations at once (RFC 7662; scope `tokens:introspect`). */
+        /**
+         * Is this token live? (RFC 7662; scope `tokens:introspect`)
+         * @description Sees a revocation at once on the instance that made it and within 1 s on every other
+         *     instance (docs/SCALING.md).
+         */
         post: operations["introspect"];
         delete?: never;
         options?: never;
