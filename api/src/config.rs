@@ -50,7 +50,7 @@ pub struct Config {
     /// `AUTH_REVOCATION_STALE_MS`: an instance whose view of the revocation log has not been
     /// confirmed for this long stops trusting it and asks the database on every request.
     pub revocation_stale_ms: u64,
-    /// `AUTH_DB_MIN_IDLE`: connections the pool keeps open when idle.
+    /// `AUTH_DB_MIN_IDLE`: connections the pool keeps open when idle (default 1).
     pub db_min_idle: u32,
     /// `AUTH_DB_IDLE_TIMEOUT_SECS`: a pooled connection idle this long is closed (down to the minimum).
     pub db_idle_timeout_secs: u64,
@@ -146,7 +146,7 @@ impl Config {
                 100,
                 600_000,
             )? as u64,
-            db_min_idle: parse_range(get("AUTH_DB_MIN_IDLE"), "AUTH_DB_MIN_IDLE", 2, 0, 16)? as u32,
+            db_min_idle: parse_range(get("AUTH_DB_MIN_IDLE"), "AUTH_DB_MIN_IDLE", 1, 0, 16)? as u32,
             db_idle_timeout_secs: parse_range(
                 get("AUTH_DB_IDLE_TIMEOUT_SECS"),
                 "AUTH_DB_IDLE_TIMEOUT_SECS",

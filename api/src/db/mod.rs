@@ -257,7 +257,7 @@ pub struct DbOptions {
 
 impl Default for DbOptions {
     fn default() -> Self {
-        Self { min_idle: 2, idle_timeout: Duration::from_secs(60), stale_after: Duration::from_secs(1) }
+        Self { min_idle: 1, idle_timeout: Duration::from_secs(60), stale_after: Duration::from_secs(1) }
     }
 }
 
