@@ -876,3 +876,53 @@ async fn a_site_setting_change_reaches_cached_accounts_postgres() {
 async fn a_site_setting_change_reaches_cached_accounts_sqlite() {
     a_site_setting_change_reaches_cached_accounts(Backend::Sqlite).await;
 }
+
+/// One instance (the only way SQLite runs; PostgreSQL too): thirty sign-outs committed at once
+/// each land in the log, and each token is refused on the very next request.
+async fn thirty_parallel_sign_outs_are_each_refused_at_once(b: Backend) {
+    const SESSIONS: usize = 30;
+    let app = Arc::new(spawn_app(b).await);
+    let admin = app.admin_token().await;
+    let (_, email, password) = app.create_agent(&admin, "thirty").await;
+    let mut sessions = Vec::new();
+    for _ in 0..SESSIONS {
+        sessions.push(app.sign_in(&email, &password).await);
+    }
+    view_trusted(&app).await;
+    for (at, _) in &sessions {
+        assert_eq!(app.get_auth("/api/v1/me", at).await.status, 200);
+    }
+    let gate = Arc::new(tokio::sync::Barrier::new(SESSIONS));
+    let mut signing_out = Vec::new();
+    for (at, rt) in sessions.clone() {
+        let (app, gate) = (app.clone(), gate.clone());
+        signing_out.push(tokio::spawn(async move {
+            gate.wait().await;
+            let status = app.post("/api/v1/auth/logout", json!({"refresh_token": rt})).await.status;
+            // The very next request after the answer.
+            (status, app.get_auth("/api/v1/me", &at).await.status)
+        }));
+    }
+    for s in signing_out {
+        let (out, me) = s.await.unwrap();
+        assert_eq!((out.as_u16(), me.as_u16()), (204, 401));
+    }
+    let logged: i64 = app
+        .with_db(|conn| {
+            use cloudcx_auth::db::schema::revocations;
+            use diesel::prelude::*;
+            revocations::table.filter(revocations::kind.eq("session")).count().get_result(conn)
+        })
+        .await;
+    assert_eq!(logged, SESSIONS as i64, "one log row per ended session");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_parallel_sign_outs_are_each_refused_at_once_postgres() {
+    thirty_parallel_sign_outs_are_each_refused_at_once(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_parallel_sign_outs_are_each_refused_at_once_sqlite() {
+    thirty_parallel_sign_outs_are_each_refused_at_once(Backend::Sqlite).await;
+}
