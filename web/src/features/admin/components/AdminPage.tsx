@@ -1,21 +1,24 @@
 import { useRef, type KeyboardEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import { navigate, useLocation } from '@/lib/router';
 import { AuditPanel } from './AuditPanel';
 import { SettingsPanel } from './SettingsPanel';
 import { SsoAppsPanel } from './SsoAppsPanel';
 import { UsersPanel } from './UsersPanel';
 
+// The tab's name is `page.tabs.<id>` in the admin catalog.
 const TABS = [
-  { id: 'users', label: 'Users', panel: UsersPanel },
-  { id: 'settings', label: 'Site settings', panel: SettingsPanel },
-  { id: 'sso', label: 'SSO applications', panel: SsoAppsPanel },
-  { id: 'audit', label: 'Audit log', panel: AuditPanel },
+  { id: 'users', panel: UsersPanel },
+  { id: 'settings', panel: SettingsPanel },
+  { id: 'sso', panel: SsoAppsPanel },
+  { id: 'audit', panel: AuditPanel },
 ] as const;
 
 /** Administration: tabs (WAI-ARIA tabs pattern, arrow keys move between them), kept in `?tab=`. */
 export function AdminPage() {
+  const { t } = useTranslation('admin');
   const { search } = useLocation();
-  const current = TABS.find((t) => t.id === search.get('tab')) ?? TABS[0];
+  const current = TABS.find((tab) => tab.id === search.get('tab')) ?? TABS[0];
   const refs = useRef<(HTMLButtonElement | null)[]>([]);
 
   function select(i: number) {
@@ -36,23 +39,23 @@ export function AdminPage() {
   const Panel = current.panel;
   return (
     <main className="page">
-      <h1>Administration</h1>
-      <div role="tablist" aria-label="Administration" className="tabs">
-        {TABS.map((t, i) => (
+      <h1>{t('page.title')}</h1>
+      <div role="tablist" aria-label={t('page.title')} className="tabs">
+        {TABS.map((tab, i) => (
           <button
-            key={t.id}
+            key={tab.id}
             ref={(el) => {
               refs.current[i] = el;
             }}
             role="tab"
-            id={`tab-${t.id}`}
-            aria-selected={t.id === current.id}
-            aria-controls={`panel-${t.id}`}
-            tabIndex={t.id === current.id ? 0 : -1}
+            id={`tab-${tab.id}`}
+            aria-selected={tab.id === current.id}
+            aria-controls={`panel-${tab.id}`}
+            tabIndex={tab.id === current.id ? 0 : -1}
             onClick={() => select(i)}
             onKeyDown={(e) => onKeyDown(e, i)}
           >
-            {t.label}
+            {t(`page.tabs.${tab.id}`)}
           </button>
         ))}
       </div>

@@ -1,4 +1,5 @@
 import { useEffect, useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Alert, Loading } from '@/components/Alert';
 import { Button } from '@/components/Button';
 import { Field } from '@/components/Field';
@@ -11,6 +12,7 @@ import { formatTime } from '@/lib/format';
 const PAGE = 50;
 
 export function AuditPanel() {
+  const { t } = useTranslation('admin');
   const users = useAsync(listUsers, []);
   const [filters, setFilters] = useState({ user_id: '', kind: '' });
   const [applied, setApplied] = useState(filters);
@@ -50,12 +52,12 @@ export function AuditPanel() {
 
   return (
     <section aria-labelledby="audit-title">
-      <h2 id="audit-title">Audit log</h2>
+      <h2 id="audit-title">{t('audit.title')}</h2>
       <form className="filters" onSubmit={submit}>
         <div className="field">
-          <label htmlFor="audit-user">User</label>
+          <label htmlFor="audit-user">{t('audit.user')}</label>
           <select id="audit-user" value={filters.user_id} onChange={(e) => setFilters({ ...filters, user_id: e.target.value })}>
-            <option value="">Everyone</option>
+            <option value="">{t('audit.everyone')}</option>
             {users.data?.map((u) => (
               <option key={u.id} value={u.id}>
                 {u.email}
@@ -63,25 +65,30 @@ export function AuditPanel() {
             ))}
           </select>
         </div>
-        <Field label="Kind" value={filters.kind} placeholder="e.g. login_succeeded" onChange={(e) => setFilters({ ...filters, kind: e.target.value })} />
+        <Field
+          label={t('audit.kind')}
+          value={filters.kind}
+          placeholder={t('audit.kindPlaceholder')}
+          onChange={(e) => setFilters({ ...filters, kind: e.target.value })}
+        />
         <Button type="submit" variant="primary">
-          Filter
+          {t('audit.filter')}
         </Button>
       </form>
       <Alert>{first.error ? problemMessage(first.error) : more.error ? problemMessage(more.error) : null}</Alert>
       {first.pending && <Loading />}
-      {events && events.length === 0 && !first.pending && <p className="empty">No events match.</p>}
+      {events && events.length === 0 && !first.pending && <p className="empty">{t('audit.empty')}</p>}
       {events && events.length > 0 && (
         <div className="table-wrap">
           <table>
             <thead>
               <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Event</th>
-                <th scope="col">User</th>
-                <th scope="col">By</th>
-                <th scope="col">Address</th>
-                <th scope="col">Details</th>
+                <th scope="col">{t('audit.columns.time')}</th>
+                <th scope="col">{t('audit.columns.event')}</th>
+                <th scope="col">{t('audit.columns.user')}</th>
+                <th scope="col">{t('audit.columns.by')}</th>
+                <th scope="col">{t('audit.columns.address')}</th>
+                <th scope="col">{t('audit.columns.details')}</th>
               </tr>
             </thead>
             <tbody>
@@ -103,7 +110,7 @@ export function AuditPanel() {
       )}
       {next && (
         <Button onClick={() => void more.run()} busy={more.pending}>
-          Load more
+          {t('audit.loadMore')}
         </Button>
       )}
     </section>

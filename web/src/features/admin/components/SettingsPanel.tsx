@@ -1,4 +1,5 @@
 import { useEffect, useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Alert, Loading } from '@/components/Alert';
 import { Button } from '@/components/Button';
 import { Field } from '@/components/Field';
@@ -23,6 +24,7 @@ export function parseRememberDays(text: string): number | null {
  * the changed field), behind the admin's re-authentication.
  */
 export function SettingsPanel() {
+  const { t } = useTranslation('admin');
   const settings = useAsync(getSettings, []);
   const sensitive = useSensitive();
   const save = useAction(async (patch: SiteSettingsPatch) =>
@@ -44,7 +46,7 @@ export function SettingsPanel() {
 
   return (
     <section aria-labelledby="settings-title">
-      <h2 id="settings-title">Site settings</h2>
+      <h2 id="settings-title">{t('settings.title')}</h2>
       <Alert>{settings.error ? problemMessage(settings.error) : save.error ? problemMessage(save.error) : null}</Alert>
       {settings.loading && !s && <Loading />}
       {s && (
@@ -58,9 +60,9 @@ export function SettingsPanel() {
               onChange={(e) => void save.run({ require_2fa: e.target.checked })}
               aria-describedby="require-2fa-hint"
             />
-            <label htmlFor="require-2fa">Require 2FA for everyone</label>
+            <label htmlFor="require-2fa">{t('settings.require2fa.label')}</label>
             <p className="field-hint" id="require-2fa-hint">
-              Users without two-factor authentication must set it up at their next sign-in before they can do anything else.
+              {t('settings.require2fa.hint')}
             </p>
           </div>
           <div className="field checkbox">
@@ -72,9 +74,9 @@ export function SettingsPanel() {
               onChange={(e) => void save.run({ passkeys_enabled: e.target.checked })}
               aria-describedby="passkeys-enabled-hint"
             />
-            <label htmlFor="passkeys-enabled">Allow passkeys</label>
+            <label htmlFor="passkeys-enabled">{t('settings.passkeys.label')}</label>
             <p className="field-hint" id="passkeys-enabled-hint">
-              Users may add passkeys and sign in with them, without a password or a second factor.
+              {t('settings.passkeys.hint')}
             </p>
           </div>
           <div className="field checkbox">
@@ -86,15 +88,14 @@ export function SettingsPanel() {
               onChange={(e) => void save.run({ remember_device: e.target.checked })}
               aria-describedby="remember-device-hint"
             />
-            <label htmlFor="remember-device">Allow "Remember this device"</label>
+            <label htmlFor="remember-device">{t('settings.rememberDevice.label')}</label>
             <p className="field-hint" id="remember-device-hint">
-              At the second-factor step users may trust their browser: later sign-ins from it still need the password,
-              but not the second factor.
+              {t('settings.rememberDevice.hint')}
             </p>
           </div>
           <form className="row" onSubmit={saveDays} noValidate>
             <Field
-              label="Remember devices for (days)"
+              label={t('settings.rememberDays.label')}
               name="remember_device_days"
               type="number"
               inputMode="numeric"
@@ -103,15 +104,15 @@ export function SettingsPanel() {
               value={days}
               disabled={save.pending}
               onChange={(e) => setDays(e.target.value)}
-              hint="From 1 to 90 days. Devices already trusted keep the time they were given."
-              error={days.trim() !== '' && parsedDays == null ? 'Enter a whole number from 1 to 90.' : undefined}
+              hint={t('settings.rememberDays.hint')}
+              error={days.trim() !== '' && parsedDays == null ? t('settings.rememberDays.invalid') : undefined}
             />
             <Button type="submit" busy={save.pending} disabled={!daysChanged}>
-              Save
+              {t('buttons.save')}
             </Button>
           </form>
           <div className="field">
-            <label htmlFor="remembered-acr">Assurance level of a remembered sign-in</label>
+            <label htmlFor="remembered-acr">{t('settings.rememberedAcr.label')}</label>
             <select
               id="remembered-acr"
               value={s.remembered_device_acr}
@@ -121,11 +122,11 @@ export function SettingsPanel() {
               }
               aria-describedby="remembered-acr-hint"
             >
-              <option value="aal2">aal2: as if the second factor was given</option>
-              <option value="aal1">aal1: as a password-only sign-in</option>
+              <option value="aal2">{t('settings.rememberedAcr.aal2')}</option>
+              <option value="aal1">{t('settings.rememberedAcr.aal1')}</option>
             </select>
             <p className="field-hint" id="remembered-acr-hint">
-              The acr value other CloudCX services see in the access token when a remembered device skipped the second factor.
+              {t('settings.rememberedAcr.hint')}
             </p>
           </div>
         </>

@@ -1,4 +1,6 @@
-import { useState, type FormEvent } from 'react';
+import { useMemo, useState, type FormEvent } from 'react';
+import { Trans, useTranslation } from 'react-i18next';
+import type { TFunction } from 'i18next';
 import { Alert, Loading } from '@/components/Alert';
 import { Button } from '@/components/Button';
 import { Dialog } from '@/components/Dialog';
@@ -16,14 +18,33 @@ import {
   type ProviderView,
 } from '../api/sso-providers';
 
-const KINDS = [
-  { id: 'google', label: 'Google' },
-  { id: 'microsoft', label: 'Microsoft (Office 365)' },
-  { id: 'oidc', label: 'OpenID Connect' },
-] as const;
+// A kind's name is `kinds.<id>` in the admin catalog.
+const KINDS = ['google', 'microsoft', 'oidc'] as const;
+
+/** A provider kind's name in the reader's language; an unknown kind shows as it is. */
+function kindLabel(t: TFunction<'admin'>, kind: string): string {
+  const known = KINDS.find((k) => k === kind);
+  return known ? t(`kinds.${known}`) : kind;
+}
+
+/**
+ * The applications in a stable order: by name (case-insensitive), then by id, so that two
+ * loads never swap them whatever order the server answered in.
+ */
+export function inDisplayOrder<P extends Pick<ProviderView, 'id' | 'display_name'>>(providers: readonly P[]): P[] {
+  const key = (p: P) => p.display_name.toLowerCase();
+  return [...providers].sort((a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    if (ka !== kb) return ka < kb ? -1 : 1;
+    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  });
+}
 
 export function SsoAppsPanel() {
+  const { t } = useTranslation('admin');
   const providers = useAsync(listProviders, []);
+  const listed = useMemo(() => (providers.data ? inDisplayOrder(providers.data) : undefined), [providers.data]);
   const [editing, setEditing] = useState<ProviderView | 'new' | null>(null);
   const [tests, setTests] = useState<Record<string, ProviderTest>>({});
   const sensitive = useSensitive();
@@ -41,45 +62,46 @@ export function SsoAppsPanel() {
   return (
     <section aria-labelledby="apps-title">
       <div className="row spread">
-        <h2 id="apps-title">SSO applications</h2>
+        <h2 id="apps-title">{t('sso.title')}</h2>
         <Button variant="primary" onClick={() => setEditing('new')}>
-          Add application
+          {t('sso.addApplication')}
         </Button>
       </div>
       <Alert>{error ? problemMessage(error) : null}</Alert>
       {providers.loading && !providers.data && <Loading />}
-      {providers.data?.length === 0 && <p className="empty">No SSO application yet. Add Google, Microsoft or another OpenID Connect provider.</p>}
+      {listed?.length === 0 && <p className="empty">{t('sso.empty')}</p>}
       <ul className="app-list">
-        {providers.data?.map((p) => (
+        {listed?.map((p) => (
           <li key={p.id} className="card">
             <div className="row spread">
               <div>
                 <h3>
-                  {p.display_name} <span className={`badge ${p.enabled ? 'badge-ok' : 'badge-muted'}`}>{p.enabled ? 'Enabled' : 'Disabled'}</span>
+                  {p.display_name}{' '}
+                  <span className={`badge ${p.enabled ? 'badge-ok' : 'badge-muted'}`}>{p.enabled ? t('sso.enabled') : t('sso.disabled')}</span>
                 </h3>
                 <p className="muted">
-                  {KINDS.find((k) => k.id === p.kind)?.label ?? p.kind} · {p.issuer}
+                  {kindLabel(t, p.kind)} · {p.issuer}
                 </p>
               </div>
               <div className="row">
-                <Button onClick={() => setEditing(p)}>Edit</Button>
+                <Button onClick={() => setEditing(p)}>{t('buttons.edit')}</Button>
                 <Button onClick={() => void toggle.run(p)} busy={toggle.pending}>
-                  {p.enabled ? 'Disable' : 'Enable'}
+                  {p.enabled ? t('buttons.disable') : t('buttons.enable')}
                 </Button>
                 <Button onClick={() => void test.run(p)} busy={test.pending}>
-                  Test connection
+                  {t('sso.testConnection')}
                 </Button>
               </div>
             </div>
             <p className="small">
-              Redirect URI to register at the provider: <code>{p.redirect_uri}</code>
+              <Trans t={t} i18nKey="sso.redirectUri" values={{ uri: p.redirect_uri }} components={[<code key="uri" />]} />
             </p>
             {tests[p.id] &&
               (tests[p.id]!.ok ? (
-                <Alert kind="success">The connection works.</Alert>
+                <Alert kind="success">{t('sso.testOk')}</Alert>
               ) : (
                 <Alert>
-                  <p>The connection has problems:</p>
+                  <p>{t('sso.testProblems')}</p>
                   <ul>
                     {tests[p.id]!.problems.map((pr) => (
                       <li key={pr}>{pr}</li>
@@ -105,6 +127,7 @@ export function SsoAppsPanel() {
 }
 
 function ProviderDialog({ provider, onClose, onSaved }: { provider: ProviderView | null; onClose: () => void; onSaved: () => void }) {
+  const { t } = useTranslation('admin');
   const [kind, setKind] = useState(provider?.kind ?? 'google');
   const [displayName, setDisplayName] = useState(provider?.display_name ?? 'Google');
   const [clientId, setClientId] = useState(provider?.client_id ?? '');
@@ -140,14 +163,14 @@ function ProviderDialog({ provider, onClose, onSaved }: { provider: ProviderView
 
   return (
     <Dialog
-      title={provider ? `Edit ${provider.display_name}` : 'Add SSO application'}
+      title={provider ? t('sso.dialog.editTitle', { name: provider.display_name }) : t('sso.dialog.addTitle')}
       onClose={onClose}
       dismissable={!save.pending}
       footer={
         <>
-          <Button onClick={onClose}>Cancel</Button>
+          <Button onClick={onClose}>{t('buttons.cancel')}</Button>
           <Button type="submit" form="provider-form" variant="primary" busy={save.pending}>
-            Save
+            {t('buttons.save')}
           </Button>
         </>
       }
@@ -156,55 +179,72 @@ function ProviderDialog({ provider, onClose, onSaved }: { provider: ProviderView
         <Alert>{save.error ? problemMessage(save.error) : null}</Alert>
         {!provider && (
           <div className="field">
-            <label htmlFor="provider-kind">Kind</label>
+            <label htmlFor="provider-kind">{t('sso.dialog.kind')}</label>
             <select
               id="provider-kind"
               value={kind}
               onChange={(e) => {
                 setKind(e.target.value);
+                // The default name on the button is the product's own (brand names stay untranslated).
                 const label = e.target.value === 'google' ? 'Google' : e.target.value === 'microsoft' ? 'Office 365' : '';
                 setDisplayName(label);
               }}
             >
               {KINDS.map((k) => (
-                <option key={k.id} value={k.id}>
-                  {k.label}
+                <option key={k} value={k}>
+                  {kindLabel(t, k)}
                 </option>
               ))}
             </select>
           </div>
         )}
-        <Field label="Name on the button" required value={displayName} onChange={(e) => setDisplayName(e.target.value)} hint='Shown as "Sign in with …"' />
-        <Field label="Client ID" required value={clientId} onChange={(e) => setClientId(e.target.value)} />
         <Field
-          label="Client secret"
+          label={t('sso.dialog.buttonName')}
+          required
+          value={displayName}
+          onChange={(e) => setDisplayName(e.target.value)}
+          hint={t('sso.dialog.buttonNameHint')}
+        />
+        <Field label={t('sso.dialog.clientId')} required value={clientId} onChange={(e) => setClientId(e.target.value)} />
+        <Field
+          label={t('sso.dialog.clientSecret')}
           type="password"
           autoComplete="off"
           required={!provider}
           value={secret}
           onChange={(e) => setSecret(e.target.value)}
-          hint={provider ? 'Leave empty to keep the current secret.' : undefined}
+          hint={provider ? t('sso.dialog.clientSecretKeep') : undefined}
         />
         <Field
-          label={kind === 'oidc' ? 'Issuer' : 'Issuer (optional)'}
+          label={kind === 'oidc' ? t('sso.dialog.issuer') : t('sso.dialog.issuerOptional')}
           type="url"
           value={issuer}
           onChange={(e) => setIssuer(e.target.value)}
-          hint={kind === 'oidc' ? 'The discovery base, e.g. https://example.okta.com' : 'Leave empty for the default.'}
+          hint={kind === 'oidc' ? t('sso.dialog.issuerHint') : t('sso.dialog.issuerDefault')}
         />
         {kind === 'microsoft' && (
           <>
-            <Field label="Microsoft tenant" value={msTenant} onChange={(e) => setMsTenant(e.target.value)} hint="A tenant GUID, or organizations / common with allowed tenants." />
-            <Field label="Allowed tenants" value={allowed} onChange={(e) => setAllowed(e.target.value)} hint="Tenant GUIDs, separated by commas." />
+            <Field
+              label={t('sso.dialog.msTenant')}
+              value={msTenant}
+              onChange={(e) => setMsTenant(e.target.value)}
+              hint={t('sso.dialog.msTenantHint')}
+            />
+            <Field
+              label={t('sso.dialog.allowedTenants')}
+              value={allowed}
+              onChange={(e) => setAllowed(e.target.value)}
+              hint={t('sso.dialog.allowedTenantsHint')}
+            />
           </>
         )}
         <div className="field checkbox">
           <input id="trust-mfa" type="checkbox" checked={trustMfa} onChange={(e) => setTrustMfa(e.target.checked)} />
-          <label htmlFor="trust-mfa">Trust the provider's multi-factor sign-in</label>
+          <label htmlFor="trust-mfa">{t('sso.dialog.trustMfa')}</label>
         </div>
         <div className="field checkbox">
           <input id="provider-enabled" type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} />
-          <label htmlFor="provider-enabled">Enabled</label>
+          <label htmlFor="provider-enabled">{t('sso.dialog.enabled')}</label>
         </div>
       </form>
     </Dialog>

@@ -127,4 +127,20 @@ describe('UsersPanel actions', () => {
     expect(api.updateUser).toHaveBeenCalledWith('u1', { role: 'agent' });
     expect((await within(dialog).findByRole('alert')).textContent).toMatch(/admin role away from yourself/);
   });
+
+  it('marks the signed-in admin as (you) and names roles, methods and states', async () => {
+    api.listUsers.mockResolvedValue([
+      { ...me, two_factor: { enabled: true, method: 'totp' } },
+      user({ locked: true, two_factor: { enabled: true, method: 'email' } }),
+    ]);
+    renderPanel();
+    await screen.findByText('bob@acme.test');
+    const [adaRow, bobRow] = screen.getAllByRole('row').slice(1) as [HTMLElement, HTMLElement];
+    const cell = (row: HTMLElement, label: string) => row.querySelector(`td[data-label="${label}"]`)?.textContent;
+    expect(cell(adaRow, 'Name')).toBe('Ada Admin (you)');
+    expect(cell(bobRow, 'Name')).toBe('Bob Agent');
+    expect([cell(adaRow, 'Role'), cell(bobRow, 'Role')]).toEqual(['Admin', 'Agent']);
+    expect([cell(adaRow, '2FA'), cell(bobRow, '2FA')]).toEqual(['Authenticator app', 'E-mail']);
+    expect([cell(adaRow, 'Status'), cell(bobRow, 'Status')]).toEqual(['Active', 'Locked']);
+  });
 });

@@ -1,4 +1,6 @@
 import { useState, type FormEvent } from 'react';
+import { Trans, useTranslation } from 'react-i18next';
+import type { TFunction } from 'i18next';
 import { Alert, Loading } from '@/components/Alert';
 import { Button } from '@/components/Button';
 import { Dialog } from '@/components/Dialog';
@@ -20,8 +22,6 @@ import {
   type User,
 } from '../api/users';
 
-const METHOD_LABEL: Record<string, string> = { email: 'E-mail', totp: 'Authenticator app' };
-
 type Role = 'agent' | 'admin';
 type RowAction = 'disable' | 'enable' | 'unlock' | 'reset_link';
 
@@ -32,12 +32,32 @@ const ACTION_CONTEXT: Record<RowAction, ProblemContext> = {
   reset_link: 'admin_user',
 };
 
-const ACTION_VERB: Record<RowAction, string> = {
-  disable: 'disable',
-  enable: 'enable',
-  unlock: 'unlock',
-  reset_link: 'send a reset link to',
-};
+/** A role's name in the reader's language. */
+function roleLabel(t: TFunction<'admin'>, role: string): string {
+  return role === 'admin' ? t('roles.admin') : t('roles.agent');
+}
+
+/** The 2FA column: the method's name when on, else Off. */
+function twoFactorLabel(t: TFunction<'admin'>, tf: User['two_factor']): string {
+  if (!tf.enabled) return t('users.twoFactorOff');
+  if (tf.method === 'email') return t('methods.email');
+  if (tf.method === 'totp') return t('methods.totp');
+  return t('users.twoFactorOn');
+}
+
+/** "Could not … {{email}}: {{reason}}" for a row action that failed. */
+function failureText(t: TFunction<'admin'>, action: RowAction, email: string, reason: string): string {
+  switch (action) {
+    case 'disable':
+      return t('users.failures.disable', { email, reason });
+    case 'enable':
+      return t('users.failures.enable', { email, reason });
+    case 'unlock':
+      return t('users.failures.unlock', { email, reason });
+    case 'reset_link':
+      return t('users.failures.resetLink', { email, reason });
+  }
+}
 
 /** What changed in the Edit dialog: only those fields go to PATCH. */
 export function userChanges(user: Pick<User, 'display_name' | 'role'>, form: { display_name: string; role: Role }): UpdateUserInput {
@@ -49,6 +69,7 @@ export function userChanges(user: Pick<User, 'display_name' | 'role'>, form: { d
 }
 
 export function UsersPanel() {
+  const { t } = useTranslation('admin');
   const users = useAsync(listUsers, []);
   const { me } = useMe();
   const sensitive = useSensitive();
@@ -72,25 +93,24 @@ export function UsersPanel() {
       switch (action) {
         case 'disable':
           replace(await sensitive(() => updateUser(u.id, { disabled: true })));
-          setNotice(`${u.email} was disabled and signed out everywhere. They cannot sign in until enabled again.`);
+          setNotice(t('users.notices.disabled', { email: u.email }));
           break;
         case 'enable':
           replace(await sensitive(() => updateUser(u.id, { disabled: false })));
-          setNotice(`${u.email} was enabled and can sign in again.`);
+          setNotice(t('users.notices.enabled', { email: u.email }));
           break;
         case 'unlock':
           await sensitive(() => unlockUser(u.id));
           replace({ ...u, locked: false });
-          setNotice(`${u.email} was unlocked and can try to sign in again.`);
+          setNotice(t('users.notices.unlocked', { email: u.email }));
           break;
         case 'reset_link':
           await sensitive(() => sendResetLink(u.id));
-          setNotice(`A password reset link is on its way to ${u.email}. It works once, for 30 minutes.`);
+          setNotice(t('users.notices.resetLinkSent', { email: u.email }));
           break;
       }
     } catch (err) {
-      if (!(err instanceof ReauthCancelled))
-        setFailure(`Could not ${ACTION_VERB[action]} ${u.email}: ${problemMessage(err, ACTION_CONTEXT[action])}`);
+      if (!(err instanceof ReauthCancelled)) setFailure(failureText(t, action, u.email, problemMessage(err, ACTION_CONTEXT[action])));
       throw err;
     } finally {
       setBusy(null);
@@ -102,79 +122,99 @@ export function UsersPanel() {
   return (
     <section aria-labelledby="users-title">
       <div className="row spread">
-        <h2 id="users-title">Users</h2>
+        <h2 id="users-title">{t('users.title')}</h2>
         <Button variant="primary" onClick={() => setAdding(true)}>
-          Add user
+          {t('users.addUser')}
         </Button>
       </div>
       <Alert kind="success">{notice}</Alert>
       <Alert>{failure}</Alert>
       <Alert>{users.error ? problemMessage(users.error) : null}</Alert>
       {users.loading && !users.data && <Loading />}
-      {users.data && users.data.length === 0 && <p className="empty">No users yet.</p>}
+      {users.data && users.data.length === 0 && <p className="empty">{t('users.empty')}</p>}
       {users.data && users.data.length > 0 && (
         <div className="table-wrap">
           <table className="stack">
             <thead>
               <tr>
-                <th scope="col">Name</th>
-                <th scope="col">E-mail</th>
-                <th scope="col">Role</th>
-                <th scope="col">2FA</th>
-                <th scope="col">Status</th>
-                <th scope="col">Last sign-in</th>
-                <th scope="col">Actions</th>
+                <th scope="col">{t('users.columns.name')}</th>
+                <th scope="col">{t('users.columns.email')}</th>
+                <th scope="col">{t('users.columns.role')}</th>
+                <th scope="col">{t('users.columns.twoFactor')}</th>
+                <th scope="col">{t('users.columns.status')}</th>
+                <th scope="col">{t('users.columns.lastSignIn')}</th>
+                <th scope="col">{t('users.columns.actions')}</th>
               </tr>
             </thead>
             <tbody>
               {users.data.map((u) => (
                 <tr key={u.id}>
-                  <td data-label="Name">
-                    {u.display_name}
-                    {me?.id === u.id && <span className="muted small"> (you)</span>}
+                  <td data-label={t('users.columns.name')}>
+                    {me?.id === u.id ? (
+                      <Trans
+                        t={t}
+                        i18nKey="users.nameYou"
+                        values={{ name: u.display_name }}
+                        components={[<span key="you" className="muted small" />]}
+                      />
+                    ) : (
+                      u.display_name
+                    )}
                   </td>
-                  <td data-label="E-mail">{u.email}</td>
-                  <td data-label="Role">{u.role === 'admin' ? 'Admin' : 'Agent'}</td>
-                  <td data-label="2FA">{u.two_factor.enabled ? METHOD_LABEL[u.two_factor.method ?? ''] ?? 'On' : 'Off'}</td>
-                  <td data-label="Status">
-                    {u.disabled ? <span className="badge badge-muted">Disabled</span> : null}
-                    {u.locked ? <span className="badge badge-warn">Locked</span> : null}
-                    {!u.disabled && !u.locked ? 'Active' : null}
+                  <td data-label={t('users.columns.email')}>{u.email}</td>
+                  <td data-label={t('users.columns.role')}>{roleLabel(t, u.role)}</td>
+                  <td data-label={t('users.columns.twoFactor')}>{twoFactorLabel(t, u.two_factor)}</td>
+                  <td data-label={t('users.columns.status')}>
+                    {u.disabled ? <span className="badge badge-muted">{t('users.status.disabled')}</span> : null}
+                    {u.locked ? <span className="badge badge-warn">{t('users.status.locked')}</span> : null}
+                    {!u.disabled && !u.locked ? t('users.status.active') : null}
                   </td>
-                  <td data-label="Last sign-in">{formatTime(u.last_sign_in_at)}</td>
-                  <td data-label="Actions">
+                  <td data-label={t('users.columns.lastSignIn')}>{formatTime(u.last_sign_in_at)}</td>
+                  <td data-label={t('users.columns.actions')}>
                     <div className="row-actions">
-                      <Button onClick={() => setEditing(u)} aria-label={`Edit ${u.email}`}>
-                        Edit
+                      <Button onClick={() => setEditing(u)} aria-label={t('users.actions.editLabel', { email: u.email })}>
+                        {t('buttons.edit')}
                       </Button>
                       {u.disabled ? (
-                        <Button onClick={() => void act.run(u, 'enable')} busy={isBusy(u, 'enable')} aria-label={`Enable ${u.email}`}>
-                          Enable
+                        <Button
+                          onClick={() => void act.run(u, 'enable')}
+                          busy={isBusy(u, 'enable')}
+                          aria-label={t('users.actions.enableLabel', { email: u.email })}
+                        >
+                          {t('buttons.enable')}
                         </Button>
                       ) : (
-                        <Button onClick={() => void act.run(u, 'disable')} busy={isBusy(u, 'disable')} aria-label={`Disable ${u.email}`}>
-                          Disable
+                        <Button
+                          onClick={() => void act.run(u, 'disable')}
+                          busy={isBusy(u, 'disable')}
+                          aria-label={t('users.actions.disableLabel', { email: u.email })}
+                        >
+                          {t('buttons.disable')}
                         </Button>
                       )}
                       {u.locked && (
-                        <Button onClick={() => void act.run(u, 'unlock')} busy={isBusy(u, 'unlock')} aria-label={`Unlock ${u.email}`}>
-                          Unlock
+                        <Button
+                          onClick={() => void act.run(u, 'unlock')}
+                          busy={isBusy(u, 'unlock')}
+                          aria-label={t('users.actions.unlockLabel', { email: u.email })}
+                        >
+                          {t('users.actions.unlock')}
                         </Button>
                       )}
                       <Button
                         onClick={() => void act.run(u, 'reset_link')}
                         busy={isBusy(u, 'reset_link')}
-                        aria-label={`Send reset link to ${u.email}`}
+                        aria-label={t('users.actions.sendResetLinkLabel', { email: u.email })}
                       >
-                        Send reset link
+                        {t('users.actions.sendResetLink')}
                       </Button>
                       {u.two_factor.enabled && (
-                        <Button onClick={() => setResetting(u)} aria-label={`Reset 2FA of ${u.email}`}>
-                          Reset 2FA
+                        <Button onClick={() => setResetting(u)} aria-label={t('users.actions.resetTwoFactorLabel', { email: u.email })}>
+                          {t('users.actions.resetTwoFactor')}
                         </Button>
                       )}
-                      <Button variant="danger" onClick={() => setDeleting(u)} aria-label={`Delete ${u.email}`}>
-                        Delete
+                      <Button variant="danger" onClick={() => setDeleting(u)} aria-label={t('users.actions.deleteLabel', { email: u.email })}>
+                        {t('users.actions.delete')}
                       </Button>
                     </div>
                   </td>
@@ -189,7 +229,7 @@ export function UsersPanel() {
           onClose={() => setAdding(false)}
           onAdded={(u) => {
             setAdding(false);
-            setNotice(`${u.email} was added.`);
+            setNotice(t('users.notices.added', { email: u.email }));
             users.reload();
           }}
         />
@@ -199,7 +239,7 @@ export function UsersPanel() {
           user={resetting}
           onClose={() => setResetting(null)}
           onDone={() => {
-            setNotice(`Two-factor authentication of ${resetting.email} was reset. They were signed out and told by e-mail.`);
+            setNotice(t('users.notices.twoFactorReset', { email: resetting.email }));
             setResetting(null);
             users.reload();
           }}
@@ -212,7 +252,7 @@ export function UsersPanel() {
           onSaved={(u) => {
             setEditing(null);
             setFailure(null);
-            setNotice(`${u.email} was saved.`);
+            setNotice(t('users.notices.saved', { email: u.email }));
             replace(u);
           }}
         />
@@ -222,7 +262,7 @@ export function UsersPanel() {
           user={deleting}
           onClose={() => setDeleting(null)}
           onDeleted={() => {
-            setNotice(`${deleting.email} was deleted. Their audit history stays.`);
+            setNotice(t('users.notices.deleted', { email: deleting.email }));
             setFailure(null);
             if (users.data) users.setData(users.data.filter((x) => x.id !== deleting.id));
             setDeleting(null);
@@ -234,6 +274,7 @@ export function UsersPanel() {
 }
 
 function EditUserDialog({ user, onClose, onSaved }: { user: User; onClose: () => void; onSaved: (u: User) => void }) {
+  const { t } = useTranslation('admin');
   const sensitive = useSensitive();
   const [form, setForm] = useState({ display_name: user.display_name, role: (user.role === 'admin' ? 'admin' : 'agent') as Role });
   const action = useAction(async () => {
@@ -247,17 +288,17 @@ function EditUserDialog({ user, onClose, onSaved }: { user: User; onClose: () =>
   }
   return (
     <Dialog
-      title={`Edit ${user.display_name || user.email}`}
+      title={t('users.editDialog.title', { name: user.display_name || user.email })}
       onClose={onClose}
       dismissable={!action.pending}
       size="small"
       footer={
         <>
           <Button onClick={onClose} disabled={action.pending}>
-            Cancel
+            {t('buttons.cancel')}
           </Button>
           <Button type="submit" form="edit-user-form" variant="primary" busy={action.pending} disabled={!form.display_name.trim()}>
-            Save
+            {t('buttons.save')}
           </Button>
         </>
       }
@@ -266,7 +307,7 @@ function EditUserDialog({ user, onClose, onSaved }: { user: User; onClose: () =>
         <p className="muted">{user.email}</p>
         <Alert>{action.error ? problemMessage(action.error, 'update_user') : null}</Alert>
         <Field
-          label="Name"
+          label={t('users.editDialog.name')}
           name="display_name"
           required
           value={form.display_name}
@@ -274,10 +315,10 @@ function EditUserDialog({ user, onClose, onSaved }: { user: User; onClose: () =>
           autoFocus
         />
         <div className="field">
-          <label htmlFor="edit-user-role">Role</label>
+          <label htmlFor="edit-user-role">{t('users.editDialog.role')}</label>
           <select id="edit-user-role" value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as Role })}>
-            <option value="agent">Agent</option>
-            <option value="admin">Admin</option>
+            <option value="agent">{t('roles.agent')}</option>
+            <option value="admin">{t('roles.admin')}</option>
           </select>
         </div>
       </form>
@@ -286,6 +327,7 @@ function EditUserDialog({ user, onClose, onSaved }: { user: User; onClose: () =>
 }
 
 function DeleteUserDialog({ user, onClose, onDeleted }: { user: User; onClose: () => void; onDeleted: () => void }) {
+  const { t } = useTranslation('admin');
   const sensitive = useSensitive();
   const action = useAction(async () => {
     await sensitive(() => deleteUser(user.id));
@@ -294,24 +336,23 @@ function DeleteUserDialog({ user, onClose, onDeleted }: { user: User; onClose: (
   const name = user.display_name || user.email;
   return (
     <Dialog
-      title={`Delete ${name}?`}
+      title={t('users.deleteDialog.title', { name })}
       onClose={onClose}
       dismissable={!action.pending}
       size="small"
       footer={
         <>
           <Button onClick={onClose} disabled={action.pending} data-autofocus>
-            Cancel
+            {t('buttons.cancel')}
           </Button>
           <Button variant="danger" onClick={() => void action.run()} busy={action.pending}>
-            Delete user
+            {t('users.deleteDialog.confirm')}
           </Button>
         </>
       }
     >
       <p>
-        <strong>{name}</strong> ({user.email}) will be signed out everywhere and can no longer sign in. This cannot be undone. Their
-        audit history stays.
+        <Trans t={t} i18nKey="users.deleteDialog.body" values={{ name, email: user.email }} components={[<strong key="name" />]} />
       </p>
       <Alert>{action.error ? problemMessage(action.error, 'delete_user') : null}</Alert>
     </Dialog>
@@ -319,6 +360,7 @@ function DeleteUserDialog({ user, onClose, onDeleted }: { user: User; onClose: (
 }
 
 function AddUserDialog({ onClose, onAdded }: { onClose: () => void; onAdded: (u: User) => void }) {
+  const { t } = useTranslation('admin');
   const sensitive = useSensitive();
   const [form, setForm] = useState({ email: '', display_name: '', password: '', role: 'agent' as 'agent' | 'admin' });
   const action = useAction(async () => onAdded(await sensitive(() => createUser(form))));
@@ -328,36 +370,47 @@ function AddUserDialog({ onClose, onAdded }: { onClose: () => void; onAdded: (u:
   }
   return (
     <Dialog
-      title="Add user"
+      title={t('users.addDialog.title')}
       onClose={onClose}
       dismissable={!action.pending}
       footer={
         <>
-          <Button onClick={onClose}>Cancel</Button>
+          <Button onClick={onClose}>{t('buttons.cancel')}</Button>
           <Button type="submit" form="add-user-form" variant="primary" busy={action.pending}>
-            Add user
+            {t('users.addDialog.submit')}
           </Button>
         </>
       }
     >
       <form id="add-user-form" onSubmit={submit} noValidate>
         <Alert>{action.error ? problemMessage(action.error) : null}</Alert>
-        <Field label="E-mail" type="email" required value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} />
-        <Field label="Name" required value={form.display_name} onChange={(e) => setForm({ ...form, display_name: e.target.value })} />
         <Field
-          label="Initial password"
+          label={t('users.addDialog.email')}
+          type="email"
+          required
+          value={form.email}
+          onChange={(e) => setForm({ ...form, email: e.target.value })}
+        />
+        <Field
+          label={t('users.addDialog.name')}
+          required
+          value={form.display_name}
+          onChange={(e) => setForm({ ...form, display_name: e.target.value })}
+        />
+        <Field
+          label={t('users.addDialog.password')}
           type="password"
           autoComplete="new-password"
           required
-          hint="8 to 128 characters; common passwords are refused."
+          hint={t('users.addDialog.passwordHint')}
           value={form.password}
           onChange={(e) => setForm({ ...form, password: e.target.value })}
         />
         <div className="field">
-          <label htmlFor="new-user-role">Role</label>
+          <label htmlFor="new-user-role">{t('users.addDialog.role')}</label>
           <select id="new-user-role" value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as 'agent' | 'admin' })}>
-            <option value="agent">Agent</option>
-            <option value="admin">Admin</option>
+            <option value="agent">{t('roles.agent')}</option>
+            <option value="admin">{t('roles.admin')}</option>
           </select>
         </div>
       </form>
@@ -366,6 +419,7 @@ function AddUserDialog({ onClose, onAdded }: { onClose: () => void; onAdded: (u:
 }
 
 function ResetDialog({ user, onClose, onDone }: { user: User; onClose: () => void; onDone: () => void }) {
+  const { t } = useTranslation('admin');
   const sensitive = useSensitive();
   const [reason, setReason] = useState('');
   const [ticket, setTicket] = useState('');
@@ -379,27 +433,31 @@ function ResetDialog({ user, onClose, onDone }: { user: User; onClose: () => voi
   }
   return (
     <Dialog
-      title={`Reset 2FA of ${user.display_name}`}
+      title={t('users.resetDialog.title', { name: user.display_name })}
       onClose={onClose}
       dismissable={!action.pending}
       size="small"
       footer={
         <>
-          <Button onClick={onClose}>Cancel</Button>
+          <Button onClick={onClose}>{t('buttons.cancel')}</Button>
           <Button type="submit" form="reset-2fa-form" variant="danger" busy={action.pending} disabled={!reason.trim()}>
-            Reset 2FA
+            {t('users.resetDialog.submit')}
           </Button>
         </>
       }
     >
       <form id="reset-2fa-form" onSubmit={submit} noValidate>
-        <p>
-          This removes {user.email}'s second factor and backup codes and signs them out everywhere. They will be told by e-mail.
-          Only do this after checking who is asking.
-        </p>
+        <p>{t('users.resetDialog.body', { email: user.email })}</p>
         <Alert>{action.error ? problemMessage(action.error) : null}</Alert>
-        <Field label="Reason" required value={reason} onChange={(e) => setReason(e.target.value)} hint="Kept in the audit log." autoFocus />
-        <Field label="Support ticket (optional)" value={ticket} onChange={(e) => setTicket(e.target.value)} />
+        <Field
+          label={t('users.resetDialog.reason')}
+          required
+          value={reason}
+          onChange={(e) => setReason(e.target.value)}
+          hint={t('users.resetDialog.reasonHint')}
+          autoFocus
+        />
+        <Field label={t('users.resetDialog.ticket')} value={ticket} onChange={(e) => setTicket(e.target.value)} />
       </form>
     </Dialog>
   );
