@@ -1,4 +1,5 @@
 import { useEffect, type ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Alert, Loading } from '@/components/Alert';
 import { AdminPage } from '@/features/admin/components/AdminPage';
 import { ForgotPasswordPage } from '@/features/auth/components/ForgotPasswordPage';
@@ -30,6 +31,7 @@ function FullPageLoading() {
 
 /** Signed-in screens: the header, the 2FA-setup policy, and admin-only pages. */
 function Protected({ children, admin = false }: { children: ReactNode; admin?: boolean }) {
+  const { t } = useTranslation();
   const { me, loading, error } = useMe();
   const { pathname } = useLocation();
   if (loading && !me) return <FullPageLoading />;
@@ -44,15 +46,15 @@ function Protected({ children, admin = false }: { children: ReactNode; admin?: b
   return (
     <>
       <a href="#content" className="skip-link">
-        Skip to content
+        {t('app.skipToContent')}
       </a>
       <Header />
       <div id="content">
         {admin && me.role !== 'admin' ? (
           <main className="page">
-            <h1>Administration</h1>
-            <p>Only administrators of your site can open this page.</p>
-            <Link href={HOME}>Back to Security Settings</Link>
+            <h1>{t('app.adminOnlyTitle')}</h1>
+            <p>{t('app.adminOnly')}</p>
+            <Link href={HOME}>{t('app.backToSecurity')}</Link>
           </main>
         ) : (
           children
@@ -63,19 +65,21 @@ function Protected({ children, admin = false }: { children: ReactNode; admin?: b
 }
 
 function Routes() {
+  const { t } = useTranslation();
   const session = useSession();
   const { pathname, search } = useLocation();
 
+  // The tab's title follows the page and the language shown.
   useEffect(() => {
     const titles: Record<string, string> = {
-      '/login': 'Sign in',
-      '/forgot-password': 'Forgot password',
-      '/reset-password': 'Reset password',
-      [HOME]: 'Security Settings',
-      '/admin': 'Administration',
+      '/login': t('app.titles.login'),
+      '/forgot-password': t('app.titles.forgotPassword'),
+      '/reset-password': t('app.titles.resetPassword'),
+      [HOME]: t('app.titles.security'),
+      '/admin': t('app.titles.admin'),
     };
     document.title = `${titles[pathname] ?? 'CloudCX'} · CloudCX`;
-  }, [pathname]);
+  }, [pathname, t]);
 
   if (pathname === '/sso/complete') return <SsoCompletePage />;
   // Open whether signed in or not: a reset link may be opened in a browser with a session.
@@ -112,8 +116,8 @@ function Routes() {
       return (
         <Protected>
           <main className="page">
-            <h1>Page not found</h1>
-            <Link href={HOME}>Go to Security Settings</Link>
+            <h1>{t('app.notFoundTitle')}</h1>
+            <Link href={HOME}>{t('app.goToSecurity')}</Link>
           </main>
         </Protected>
       );

@@ -1,4 +1,5 @@
 import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Avatar } from '@/components/Avatar';
 import { signOut } from '@/lib/auth';
 import { useMe } from '@/lib/me';
@@ -6,6 +7,7 @@ import { Link, navigate } from '@/lib/router';
 
 /** The top bar: the profile photo in the top right opens "Edit Profile" and "Sign out". */
 export function Header() {
+  const { t } = useTranslation();
   const { me } = useMe();
   const [open, setOpen] = useState(false);
   const menuId = useId();
@@ -50,8 +52,8 @@ export function Header() {
       <Link href="/settings/security" className="brand">
         CloudCX
       </Link>
-      <nav aria-label="Main" className="topnav">
-        {me?.role === 'admin' && <Link href="/admin">Administration</Link>}
+      <nav aria-label={t('header.mainNav')} className="topnav">
+        {me?.role === 'admin' && <Link href="/admin">{t('header.administration')}</Link>}
       </nav>
       <div className="profile">
         <button
@@ -61,13 +63,13 @@ export function Header() {
           aria-haspopup="menu"
           aria-expanded={open}
           aria-controls={open ? menuId : undefined}
-          aria-label={name ? `Account menu for ${name}` : 'Account menu'}
+          aria-label={name ? t('header.accountMenuFor', { name }) : t('header.accountMenu')}
           onClick={() => setOpen((o) => !o)}
         >
           <Avatar name={name || '?'} />
         </button>
         {open && (
-          <ul id={menuId} ref={menu} role="menu" className="menu" aria-label="Account" onKeyDown={onMenuKey}>
+          <ul id={menuId} ref={menu} role="menu" className="menu" aria-label={t('header.account')} onKeyDown={onMenuKey}>
             {me && (
               <li role="none" className="menu-head">
                 <strong>{me.display_name}</strong>
@@ -84,7 +86,7 @@ export function Header() {
                   navigate('/settings/security');
                 }}
               >
-                Edit Profile
+                {t('header.editProfile')}
               </button>
             </li>
             <li role="none">
@@ -97,7 +99,7 @@ export function Header() {
                   void signOut().then(() => navigate('/login', { replace: true }));
                 }}
               >
-                Sign out
+                {t('header.signOut')}
               </button>
             </li>
           </ul>

@@ -1,4 +1,5 @@
 import { forwardRef, useId, type ClipboardEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import { sanitizeCode } from './code';
 
 type Props = {
@@ -17,9 +18,10 @@ type Props = {
  * the browser may fill it from an SMS or e-mail (`autocomplete=one-time-code`).
  */
 export const CodeInput = forwardRef<HTMLInputElement, Props>(function CodeInput(
-  { value, onChange, label = 'Authentication code', length = 6, error, autoFocus, disabled, name = 'code' },
+  { value, onChange, label, length = 6, error, autoFocus, disabled, name = 'code' },
   ref,
 ) {
+  const { t } = useTranslation();
   const id = useId();
   const errorId = `${id}-error`;
   const hintId = `${id}-hint`;
@@ -33,7 +35,7 @@ export const CodeInput = forwardRef<HTMLInputElement, Props>(function CodeInput(
 
   return (
     <div className="field">
-      <label htmlFor={id}>{label}</label>
+      <label htmlFor={id}>{label ?? t('codeInput.label')}</label>
       <input
         ref={ref}
         id={id}
@@ -54,7 +56,7 @@ export const CodeInput = forwardRef<HTMLInputElement, Props>(function CodeInput(
         onPaste={onPaste}
       />
       <p className="field-hint" id={hintId}>
-        {length} digits
+        {t('codeInput.digits', { count: length })}
       </p>
       {error && (
         <p className="field-error" id={errorId}>

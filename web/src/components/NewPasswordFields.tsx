@@ -1,5 +1,6 @@
 import type { ReactNode } from 'react';
-import { PASSWORD_HINT } from '@/lib/password';
+import { useTranslation } from 'react-i18next';
+import { passwordHint } from '@/lib/password';
 import { Field } from './Field';
 
 type Props = {
@@ -16,22 +17,23 @@ type Props = {
 
 /** "New password" and "Repeat new password", with the policy as a hint. */
 export function NewPasswordFields({ password, repeat, onPassword, onRepeat, passwordError, repeatError, autoFocus }: Props) {
+  const { t } = useTranslation();
   return (
     <>
       <Field
-        label="New password"
+        label={t('password.newPassword')}
         type="password"
         name="new_password"
         autoComplete="new-password"
         required
-        hint={PASSWORD_HINT}
+        hint={passwordHint()}
         error={passwordError}
         value={password}
         onChange={(e) => onPassword(e.target.value)}
         autoFocus={autoFocus}
       />
       <Field
-        label="Repeat new password"
+        label={t('password.repeatPassword')}
         type="password"
         name="repeat_password"
         autoComplete="new-password"

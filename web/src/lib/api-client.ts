@@ -1,6 +1,7 @@
 import createClient, { type Middleware } from 'openapi-fetch';
 import type { paths } from '@/api/schema';
 import { accessToken, markSignedOut, refresh } from './auth';
+import i18n from './i18n';
 import { networkProblem, toApiProblem } from './problem';
 
 const copies = new Map<string, Request>();
@@ -24,13 +25,13 @@ const bearer: Middleware = {
     if (body?.code !== 'unauthenticated') return undefined;
     const fresh = await refresh().catch(() => null);
     if (!fresh) {
-      markSignedOut('Your session has ended. Please sign in again.');
+      markSignedOut(i18n.t('problems.invalid_refresh_token'));
       return undefined;
     }
     const retry = new Request(copy, { headers: new Headers(copy.headers) });
     retry.headers.set('Authorization', `Bearer ${fresh}`);
     const second = await fetch(retry);
-    if (second.status === 401) markSignedOut('Your session has ended. Please sign in again.');
+    if (second.status === 401) markSignedOut(i18n.t('problems.invalid_refresh_token'));
     return second;
   },
   onError({ id }) {

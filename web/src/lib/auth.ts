@@ -1,4 +1,5 @@
 import { http } from './http';
+import i18n from './i18n';
 import { ApiProblem, toApiProblem } from './problem';
 
 /**
@@ -126,7 +127,7 @@ export async function bootstrapSession(): Promise<void> {
     if (getSession().status === 'unknown') {
       set({
         status: 'signed_out',
-        notice: err instanceof ApiProblem ? 'The service is unavailable right now. Please try again in a moment.' : undefined,
+        notice: err instanceof ApiProblem ? i18n.t('problems.service_unavailable') : undefined,
       } as SessionState);
     }
   }

@@ -1,8 +1,7 @@
 import { browserSupportsWebAuthn, WebAuthnError } from '@simplewebauthn/browser';
+import i18n from './i18n';
 import { ApiProblem, problemMessage, type ProblemContext } from './problem';
 
-export const NO_WEBAUTHN = "This browser doesn't support passkeys. Use a recent version of Chrome, Edge, Safari or Firefox.";
-export const IP_ADDRESS_HOST = "Passkeys need the service's name in the address bar, not an IP address. Please contact your system admin.";
 
 /** An IPv4 or IPv6 literal: WebAuthn refuses it as a relying party ID. */
 export function isIpAddress(host: string): boolean {
@@ -10,19 +9,19 @@ export function isIpAddress(host: string): boolean {
 }
 
 /**
- * Why passkeys cannot work here, or null when they can: WebAuthn needs a browser that has it, a
+ * Why passkeys cannot work here (a sentence in the language shown), or null when they can: WebAuthn needs a browser that has it, a
  * secure context (https, or http on localhost) and a domain name as the relying party.
  */
 export function passkeyUnavailable(): string | null {
   try {
-    if (!browserSupportsWebAuthn()) return NO_WEBAUTHN;
+    if (!browserSupportsWebAuthn()) return i18n.t('passkeys.noWebauthn');
     if (typeof window !== 'undefined') {
-      if (window.isSecureContext === false) return NO_WEBAUTHN;
-      if (isIpAddress(window.location.hostname)) return IP_ADDRESS_HOST;
+      if (window.isSecureContext === false) return i18n.t('passkeys.noWebauthn');
+      if (isIpAddress(window.location.hostname)) return i18n.t('passkeys.ipAddress');
     }
     return null;
   } catch {
-    return NO_WEBAUTHN;
+    return i18n.t('passkeys.noWebauthn');
   }
 }
 
@@ -53,13 +52,13 @@ export function passkeyMessage(err: unknown, context?: ProblemContext): string {
   if (err instanceof WebAuthnError) {
     switch (err.code) {
       case 'ERROR_AUTHENTICATOR_PREVIOUSLY_REGISTERED':
-        return 'This device or password manager already holds a passkey for your account.';
+        return i18n.t('passkeys.alreadyRegistered');
       case 'ERROR_INVALID_DOMAIN':
       case 'ERROR_INVALID_RP_ID':
-        return "Passkeys don't work at this address. Please contact your system admin.";
+        return i18n.t('passkeys.wrongAddress');
       case 'ERROR_AUTHENTICATOR_MISSING_DISCOVERABLE_CREDENTIAL_SUPPORT':
       case 'ERROR_AUTHENTICATOR_MISSING_USER_VERIFICATION_SUPPORT':
-        return "This security key can't hold a passkey: it must store the key itself and check your PIN, fingerprint or face.";
+        return i18n.t('passkeys.keyUnsuitable');
       default:
         break;
     }
@@ -67,14 +66,14 @@ export function passkeyMessage(err: unknown, context?: ProblemContext): string {
   switch (errorName(err)) {
     case 'NotAllowedError':
     case 'AbortError':
-      return 'The passkey request was cancelled or timed out. Please try again.';
+      return i18n.t('passkeys.cancelled');
     case 'InvalidStateError':
-      return 'This device or password manager already holds a passkey for your account.';
+      return i18n.t('passkeys.alreadyRegistered');
     case 'SecurityError':
-      return "Passkeys don't work at this address. Please contact your system admin.";
+      return i18n.t('passkeys.wrongAddress');
     case 'NotSupportedError':
-      return NO_WEBAUTHN;
+      return i18n.t('passkeys.noWebauthn');
     default:
-      return 'The passkey could not be used. Please try again.';
+      return i18n.t('passkeys.failed');
   }
 }

@@ -1,7 +1,13 @@
+import i18n from '@/lib/i18n';
+
 /** The password policy the server enforces (422 `weak_password`); the client checks only the length. */
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 128;
-export const PASSWORD_HINT = `${PASSWORD_MIN} to ${PASSWORD_MAX} characters; common passwords are refused.`;
+
+/** The policy as a hint under a new password, in the language shown. */
+export function passwordHint(): string {
+  return i18n.t('password.hint', { min: PASSWORD_MIN, max: PASSWORD_MAX });
+}
 
 export type NewPasswordError = { field: 'password' | 'repeat'; message: string };
 
@@ -11,8 +17,8 @@ export type NewPasswordError = { field: 'password' | 'repeat'; message: string }
  */
 export function checkNewPassword(password: string, repeat: string): NewPasswordError | null {
   const length = Array.from(password).length;
-  if (length < PASSWORD_MIN) return { field: 'password', message: `Use at least ${PASSWORD_MIN} characters.` };
-  if (length > PASSWORD_MAX) return { field: 'password', message: `Use at most ${PASSWORD_MAX} characters.` };
-  if (password !== repeat) return { field: 'repeat', message: 'The two passwords do not match.' };
+  if (length < PASSWORD_MIN) return { field: 'password', message: i18n.t('password.tooShort', { min: PASSWORD_MIN }) };
+  if (length > PASSWORD_MAX) return { field: 'password', message: i18n.t('password.tooLong', { max: PASSWORD_MAX }) };
+  if (password !== repeat) return { field: 'repeat', message: i18n.t('password.mismatch') };
   return null;
 }

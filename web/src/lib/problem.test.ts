@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import i18n from './i18n';
 import { ApiProblem, networkProblem, problemMessage, toApiProblem, type Problem } from './problem';
 
 const p = (code: string, extra: Partial<Problem> = {}): ApiProblem =>
@@ -63,5 +64,35 @@ describe('problemMessage', () => {
     const err = p('validation_failed', { status: 422, errors: [{ field: 'token', message: 'must not be empty' }] });
     expect(problemMessage(err, 'reset_password')).toBe('Token: must not be empty');
     expect(problemMessage(p('validation_failed', { status: 422 }), 'reset_password')).toMatch(/link is incomplete/);
+  });
+});
+
+describe('problemMessage in Chinese', () => {
+  it('the_sentences_follow_the_language_shown', async () => {
+    await i18n.changeLanguage('zh-CN');
+    expect(problemMessage(p('invalid_credentials'))).toBe('站点、电子邮箱或密码不正确。');
+    expect(problemMessage(p('invalid_code', { status: 401 }), 'reset_password')).toMatch(/^此重置链接已失效/);
+    expect(problemMessage(p('sso_failed', { reason: 'expired' }))).toBe('单点登录耗时过长，请重新开始。');
+    expect(problemMessage(p('sso_failed', { reason: 'something_new' }))).toBe('单点登录失败，请重试。');
+    expect(problemMessage(new ApiProblem({ ...p('too_many_attempts').problem, status: 429 }, 30))).toBe('尝试次数过多，请等待 30 秒后重试。');
+    expect(problemMessage(new ApiProblem({ ...p('too_many_attempts').problem, status: 429 }, 600))).toBe('尝试次数过多，请等待 10 分钟后重试。');
+    expect(problemMessage(networkProblem())).toBe('无法连接到服务器。请检查网络连接后重试。');
+    expect(problemMessage(new Error('x'))).toBe('出了点问题，请重试。');
+  });
+
+  it('every_code_of_the_api_has_a_sentence_of_its_own', () => {
+    // The `code` values of the HTTP contract (api/src/error.rs), and the app's own.
+    const codes = [
+      'validation_failed', 'weak_password', 'invalid_credentials', 'invalid_code', 'invalid_refresh_token', 'invalid_mfa_token',
+      'unauthenticated', 'reauth_required', 'forbidden', 'mfa_setup_required', 'passkeys_disabled', 'not_found',
+      'mfa_already_enabled', 'mfa_not_enabled', 'mfa_required_by_site', 'self_action_forbidden', 'sso_not_configured',
+      'sso_already_connected', 'sso_failed', 'method_not_allowed', 'payload_too_large', 'too_many_attempts',
+      'email_delivery_failed', 'service_unavailable', 'internal_error', 'network_error', 'unexpected',
+    ];
+    for (const code of codes) {
+      expect(i18n.exists(`problems.${code}`, { ns: 'common' }), code).toBe(true);
+      // Not the server's own detail: a sentence from the catalog.
+      expect(problemMessage(new ApiProblem({ type: 'about:blank', title: 'T', status: 400, detail: 'raw detail', code })), code).not.toBe('raw detail');
+    }
   });
 });

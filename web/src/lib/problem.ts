@@ -1,4 +1,6 @@
 import type { components } from '@/api/schema';
+import i18n from '@/lib/i18n';
+import type enCommon from '@/locales/en/common.json';
 
 export type Problem = components['schemas']['Problem'];
 
@@ -60,127 +62,64 @@ export function networkProblem(): ApiProblem {
   });
 }
 
-const SSO_REASONS: Record<string, string> = {
-  state_invalid: 'The single sign-on attempt was not started in this browser or was already used. Please try again.',
-  provider_error: 'The identity provider could not be reached or refused the sign-in. Please try again later.',
-  token_invalid: 'The identity provider answered with a sign-in we could not verify. Please contact your system admin.',
-  tenant_not_allowed: 'Your organisation is not allowed to sign in with this application. Please contact your system admin.',
-  expired: 'The single sign-on attempt took too long. Please start again.',
-};
+/**
+ * The sentences live in the `common` catalogs: `problems.<code>` for every code the API answers
+ * (plus the app's own `network_error` and `unexpected`), `problemInContext.<context>.<code>` for
+ * a code that means something more precise in one place, `ssoFailed.<reason>` for `sso_failed`.
+ */
+type CommonCatalog = typeof enCommon;
 
-const MESSAGES: Record<string, string> = {
-  invalid_credentials: 'The site, e-mail or password is not correct.',
-  invalid_code: 'That code is not correct or has expired. Please check it and try again.',
-  invalid_refresh_token: 'Your session has ended. Please sign in again.',
-  invalid_mfa_token: 'Your sign-in attempt has expired. Please sign in again.',
-  unauthenticated: 'You are signed out. Please sign in again.',
-  reauth_required: 'Please confirm your password to continue.',
-  forbidden: 'You are not allowed to do this.',
-  mfa_setup_required: 'Your site requires two-factor authentication. Please set it up to continue.',
-  not_found: 'This item no longer exists.',
-  mfa_already_enabled: 'Two-factor authentication is already on. Only one method can be active.',
-  mfa_not_enabled: 'Two-factor authentication is not turned on.',
-  mfa_required_by_site: 'Your site requires two-factor authentication, so it cannot be turned off.',
-  self_action_forbidden: 'You cannot do this to your own account, or to the last admin of the site.',
-  sso_not_configured: 'This sign-in application is not available for your site.',
-  sso_already_connected: 'This external account is already connected to a CloudCX account.',
-  passkeys_disabled: 'Your site has turned passkeys off.',
-  weak_password: 'This password is too weak: use 8 to 128 characters and avoid common passwords.',
-  method_not_allowed: 'This action is not supported.',
-  payload_too_large: 'What you sent is too large.',
-  email_delivery_failed: 'We could not send the e-mail right now. Nothing was changed; please try again in a moment.',
-  service_unavailable: 'The service is unavailable right now. Please try again in a moment.',
-  [NETWORK_ERROR_CODE]: 'Cannot reach the server. Check your connection and try again.',
-};
+/** A code with a sentence of its own in `problems.*`. */
+export type ProblemCode = keyof CommonCatalog['problems'];
 
 /**
  * Sentences for a code that means something more precise in one place: the same `invalid_code`
  * is a mistyped one-time code at sign-in but a used or expired link on the reset page.
  */
-export type ProblemContext =
-  | 'reset_password'
-  | 'change_password'
-  | 'sign_out_session'
-  | 'update_user'
-  | 'disable_user'
-  | 'delete_user'
-  | 'admin_user'
-  | 'passkey_sign_in'
-  | 'passkey_reauth'
-  | 'passkey';
+export type ProblemContext = keyof CommonCatalog['problemInContext'];
 
-const IN_CONTEXT: Record<ProblemContext, Record<string, string>> = {
-  reset_password: {
-    invalid_code:
-      'This reset link does not work any more: it was already used, it expired (links last 30 minutes) or it is incomplete. Please ask for a new one.',
-    validation_failed: 'This reset link is incomplete. Please open the link from the e-mail again, or ask for a new one.',
-  },
-  change_password: {
-    invalid_credentials: 'Your current password is not correct.',
-  },
-  sign_out_session: {
-    not_found: 'That device was already signed out.',
-  },
-  update_user: {
-    self_action_forbidden: 'You cannot take the admin role away from yourself, or from the last admin of the site.',
-    not_found: 'This user no longer exists.',
-  },
-  disable_user: {
-    self_action_forbidden: 'You cannot disable your own account, or the last admin of the site.',
-    not_found: 'This user no longer exists.',
-  },
-  delete_user: {
-    self_action_forbidden: 'You cannot delete your own account, or the last admin of the site.',
-    not_found: 'This user was already deleted.',
-  },
-  admin_user: {
-    not_found: 'This user no longer exists.',
-  },
-  passkey_sign_in: {
-    invalid_credentials:
-      'That passkey was not accepted. It may have been removed, belong to another site, or the request expired. Please try again or sign in with your password.',
-  },
-  passkey_reauth: {
-    invalid_credentials: 'That passkey was not accepted. Please try again or confirm with your password.',
-  },
-  passkey: {
-    not_found: 'This passkey no longer exists.',
-  },
-};
+/** `i18n.t` for a key built at run time (checked with `i18n.exists` first). */
+const tr = (key: string): string => (i18n as unknown as { t: (k: string) => string }).t(key);
+const known = (key: string): boolean => i18n.exists(key, { ns: 'common' });
 
 function waitSentence(seconds: number): string {
-  if (seconds < 60) return `Please wait ${seconds} second${seconds === 1 ? '' : 's'} and try again.`;
-  const minutes = Math.ceil(seconds / 60);
-  return `Please wait ${minutes} minute${minutes === 1 ? '' : 's'} and try again.`;
+  if (seconds < 60) return i18n.t('tooManyAttempts.seconds', { count: seconds });
+  return i18n.t('tooManyAttempts.minutes', { count: Math.ceil(seconds / 60) });
 }
 
 /**
- * One clear sentence for a problem, for people rather than programs; `context` picks a more
- * precise sentence where the same code means something particular.
+ * One clear sentence for a problem, for people rather than programs, in the language shown;
+ * `context` picks a more precise sentence where the same code means something particular.
  */
 export function problemMessage(err: unknown, context?: ProblemContext): string {
   if (!(err instanceof ApiProblem)) {
-    if (err instanceof TypeError) return MESSAGES[NETWORK_ERROR_CODE]!;
-    return 'Something went wrong. Please try again.';
+    if (err instanceof TypeError) return i18n.t('problems.network_error');
+    return i18n.t('problems.unexpected');
   }
   const { problem } = err;
-  const precise = context ? IN_CONTEXT[context][problem.code] : undefined;
+  const precise = context && known(`problemInContext.${context}.${problem.code}`) ? `problemInContext.${context}.${problem.code}` : null;
   // A 422 with named fields says more than any fixed sentence.
-  if (precise && !(problem.code === 'validation_failed' && problem.errors?.length)) return precise;
+  if (precise && !(problem.code === 'validation_failed' && problem.errors?.length)) return tr(precise);
   switch (problem.code) {
     case 'validation_failed': {
       const fields = problem.errors ?? [];
       if (fields.length > 0) {
-        return fields.map((f) => `${humanField(f.field)}: ${f.message}`).join(' ');
+        return fields.map((f) => i18n.t('validation.field', { field: humanField(f.field), message: f.message })).join(' ');
       }
-      return problem.detail ? `Please check what you entered: ${problem.detail}` : 'Please check what you entered.';
+      return problem.detail ? i18n.t('validation.withDetail', { detail: problem.detail }) : i18n.t('problems.validation_failed');
     }
     case 'too_many_attempts':
-      return `Too many attempts. ${waitSentence(err.retryAfter ?? 60)}`;
-    case 'sso_failed':
-      return SSO_REASONS[problem.reason ?? ''] ?? 'Single sign-on failed. Please try again.';
-    default:
-      return MESSAGES[problem.code] ?? (problem.detail || problem.title || 'Something went wrong. Please try again.');
+      return err.retryAfter != null ? waitSentence(err.retryAfter) : i18n.t('problems.too_many_attempts');
+    case 'sso_failed': {
+      const reason = `ssoFailed.${problem.reason ?? ''}`;
+      return problem.reason && known(reason) ? tr(reason) : i18n.t('problems.sso_failed');
+    }
+    default: {
+      const key = `problems.${problem.code}`;
+      if (known(key)) return tr(key);
+      // A code newer than this app: the server's own words.
+      return problem.detail || problem.title || i18n.t('problems.unexpected');
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Alert } from '@/components/Alert';
 import { ChangePasswordCard } from '@/features/security/components/ChangePasswordCard';
 import { DevicesCard } from '@/features/security/components/DevicesCard';
@@ -10,6 +11,7 @@ import { useLocation } from '@/lib/router';
 
 /** Edit Profile → Security Settings: 2FA, passkeys, SSO, the password and the signed-in devices. */
 export function SecurityRoute() {
+  const { t } = useTranslation();
   const { me, reload } = useMe();
   const { state } = useLocation();
   const [devicesVersion, setDevicesVersion] = useState(0);
@@ -17,16 +19,14 @@ export function SecurityRoute() {
   const setupRequired = me?.mfa_setup_required ?? false;
   return (
     <main className="page">
-      <h1>Security Settings</h1>
+      <h1>{t('securityRoute.title')}</h1>
       {me && (
         <p className="muted">
           {me.display_name} · {me.email} · {me.tenant.name}
         </p>
       )}
       {setupRequired && (
-        <Alert kind="warning">
-          Your site requires two-factor authentication. Set up one of the methods below to continue using CloudCX.
-        </Alert>
+        <Alert kind="warning">{t('securityRoute.mfaSetupRequired')}</Alert>
       )}
       <Alert kind="success">{notice}</Alert>
       <TwoFactorCard email={me?.email} onChanged={() => setupRequired && reload()} />

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { Trans, useTranslation } from 'react-i18next';
 import { Alert } from '@/components/Alert';
 import { Button } from '@/components/Button';
 import { Field } from '@/components/Field';
@@ -8,10 +9,9 @@ import { useAction } from '@/lib/use-async';
 import { forgotPassword } from '../api/forgot-password';
 import { rememberedSite } from '../site';
 
-export const FORGOT_SENT = 'If the account exists, we sent a link to reset its password.';
-
 /** `/forgot-password`: site and e-mail → always the same answer, whether the account exists or not. */
 export function ForgotPasswordPage() {
+  const { t } = useTranslation('auth');
   const location = useLocation();
   const [site, setSite] = useState(() => rememberedSite(location.search));
   const [email, setEmail] = useState(() => (location.state as { email?: string } | null)?.email ?? '');
@@ -40,16 +40,16 @@ export function ForgotPasswordPage() {
       <main className="auth-page">
         <div className="card auth-card">
           <h1 ref={heading} tabIndex={-1}>
-            Check your e-mail
+            {t('forgot.sentTitle')}
           </h1>
           <Alert kind="success">
-            {FORGOT_SENT} Look for it in the inbox of <strong>{sent}</strong>. The link works once, for 30 minutes.
+            <Trans t={t} i18nKey="forgot.sentBody" values={{ email: sent }} components={[<strong key="email" />]} />
           </Alert>
-          <p className="muted">Nothing arrived? Check the spam folder, or ask again in a few minutes.</p>
+          <p className="muted">{t('forgot.nothingArrived')}</p>
           <div className="row spread">
-            <Link href={loginHref}>Back to sign in</Link>
+            <Link href={loginHref}>{t('backToSignIn')}</Link>
             <Button variant="link" onClick={() => setSent(null)}>
-              Send another link
+              {t('forgot.sendAnother')}
             </Button>
           </div>
         </div>
@@ -60,12 +60,12 @@ export function ForgotPasswordPage() {
   return (
     <main className="auth-page">
       <div className="card auth-card">
-        <h1>Reset your password</h1>
-        <p className="muted">Enter your site and e-mail. If the account exists, we will e-mail you a link to choose a new password.</p>
+        <h1>{t('forgot.title')}</h1>
+        <p className="muted">{t('forgot.intro')}</p>
         <Alert>{submit.error ? problemMessage(submit.error) : null}</Alert>
         <form onSubmit={onSubmit} noValidate>
           <Field
-            label="Site"
+            label={t('fields.site')}
             name="tenant"
             autoComplete="organization"
             autoCapitalize="none"
@@ -73,10 +73,10 @@ export function ForgotPasswordPage() {
             required
             value={site}
             onChange={(e) => setSite(e.target.value)}
-            hint="Your CloudCX site name, e.g. acme"
+            hint={t('fields.siteHint')}
           />
           <Field
-            label="E-mail"
+            label={t('fields.email')}
             name="email"
             type="email"
             autoComplete="username"
@@ -86,11 +86,11 @@ export function ForgotPasswordPage() {
             autoFocus={!!site.trim() && !email}
           />
           <Button type="submit" variant="primary" className="wide" busy={submit.pending} disabled={!site.trim() || !email.trim()}>
-            Send reset link
+            {t('forgot.submit')}
           </Button>
         </form>
         <p>
-          <Link href={loginHref}>Back to sign in</Link>
+          <Link href={loginHref}>{t('backToSignIn')}</Link>
         </p>
       </div>
     </main>

@@ -5,9 +5,11 @@ import {
   type AuthenticationResponseJSON,
 } from '@simplewebauthn/browser';
 import { useEffect, useRef, useState, type FormEvent, type MouseEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Alert } from '@/components/Alert';
 import { Button } from '@/components/Button';
 import { Field } from '@/components/Field';
+import { ProviderMark } from '@/components/ProviderMark';
 import { acceptToken } from '@/lib/auth';
 import { passkeyAborted, passkeyMessage, passkeysSupported } from '@/lib/passkeys';
 import { hasCode, problemMessage } from '@/lib/problem';
@@ -44,6 +46,7 @@ function readLink(state: unknown): LinkState | null {
 }
 
 export function LoginPage({ notice }: { notice?: string | undefined }) {
+  const { t } = useTranslation('auth');
   const location = useLocation();
   const [link, setLink] = useState<LinkState | null>(() => readLink(location.state));
   const [site, setSite] = useState(() => rememberedSite(location.search));
@@ -76,7 +79,7 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
     }
     const ctrl = new AbortController();
     setProvidersLoading(true);
-    const t = setTimeout(() => {
+    const timer = setTimeout(() => {
       getSsoProviders(slug, ctrl.signal)
         .then((list) => setProviders(list))
         .catch(() => {
@@ -87,7 +90,7 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
         });
     }, DEBOUNCE_MS);
     return () => {
-      clearTimeout(t);
+      clearTimeout(timer);
       ctrl.abort();
     };
   }, [site]);
@@ -270,12 +273,14 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
   return (
     <main className="auth-page">
       <div className="card auth-card">
-        <h1>Sign in to CloudCX</h1>
+        <h1>{t('login.title')}</h1>
         {link && (
           <Alert kind="info">
-            Sign in to connect your {link.provider} account{link.email ? ` ${link.email}` : ''} to your CloudCX account.{' '}
+            {link.email
+              ? t('login.linkNoticeWithEmail', { provider: link.provider, email: link.email })
+              : t('login.linkNotice', { provider: link.provider })}{' '}
             <Button variant="link" onClick={() => setLink(null)}>
-              Don't connect
+              {t('login.dontConnect')}
             </Button>
           </Alert>
         )}
@@ -283,7 +288,7 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
         <Alert>{errorText}</Alert>
         <form onSubmit={onSubmit} noValidate>
           <Field
-            label="Site"
+            label={t('fields.site')}
             name="tenant"
             autoComplete="organization"
             autoCapitalize="none"
@@ -291,10 +296,10 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
             required
             value={site}
             onChange={(e) => setSite(e.target.value)}
-            hint="Your CloudCX site name, e.g. acme"
+            hint={t('fields.siteHint')}
           />
           <Field
-            label="E-mail"
+            label={t('fields.email')}
             name="email"
             type="email"
             autoComplete="username webauthn"
@@ -303,7 +308,7 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
             onChange={(e) => setEmail(e.target.value)}
           />
           <Field
-            label="Password"
+            label={t('fields.password')}
             name="password"
             type="password"
             autoComplete="current-password"
@@ -313,24 +318,25 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
           />
           <p className="field-aside">
             <Link href={forgotHref} onClick={openForgot}>
-              Forgot password?
+              {t('login.forgotPassword')}
             </Link>
           </p>
           <Button type="submit" variant="primary" className="wide" busy={submit.pending} disabled={!site.trim() || !email.trim() || !password}>
-            Sign in
+            {t('login.submit')}
           </Button>
         </form>
         {!link && (
           <div className="sso-buttons" aria-busy={providersLoading || undefined}>
-            {(offerPasskey || providers.length > 0) && <p className="divider">or</p>}
+            {(offerPasskey || providers.length > 0) && <p className="divider">{t('login.or')}</p>}
             {offerPasskey && (
               <Button className="wide" onClick={() => void passkey.run()} busy={passkey.pending} disabled={!site.trim()}>
-                Sign in with a passkey
+                {t('login.withPasskey')}
               </Button>
             )}
             {providers.map((p) => (
               <Button key={p.id} className={`wide sso-${p.kind}`} onClick={() => void sso.run(p)} busy={sso.pending}>
-                Sign in with {p.display_name}
+                <ProviderMark kind={p.kind} />
+                {t('login.withProvider', { name: p.display_name })}
               </Button>
             ))}
           </div>

@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Alert } from '@/components/Alert';
 import { Button } from '@/components/Button';
 import { CodeInput } from '@/components/CodeInput';
@@ -24,6 +25,7 @@ type Props = {
 
 /** "Enter the Authentication Code": authenticator or e-mailed code, or a backup code. */
 export function MfaStep({ mfaToken, method, rememberDeviceDays = null, onSignedIn, onRestart }: Props) {
+  const { t } = useTranslation('auth');
   const [code, setCode] = useState('');
   const [backup, setBackup] = useState('');
   const [useBackup, setUseBackup] = useState(false);
@@ -52,7 +54,7 @@ export function MfaStep({ mfaToken, method, rememberDeviceDays = null, onSignedI
     setNotice(null);
     try {
       await resendMfa(mfaToken);
-      setNotice('A new code is on its way. The previous code no longer works.');
+      setNotice(t('mfa.resent'));
       cooldown.start(RESEND_COOLDOWN_SECONDS);
     } catch (err) {
       if (hasCode(err, 'invalid_mfa_token')) {
@@ -74,19 +76,19 @@ export function MfaStep({ mfaToken, method, rememberDeviceDays = null, onSignedI
 
   return (
     <form onSubmit={submit} noValidate aria-labelledby="mfa-title">
-      <h1 id="mfa-title">Enter the Authentication Code</h1>
+      <h1 id="mfa-title">{t('mfa.title')}</h1>
       {useBackup ? (
-        <p>Enter one of your backup codes. Each code works only once.</p>
+        <p>{t('mfa.introBackup')}</p>
       ) : method === 'email' ? (
-        <p>We sent a 6-digit code to your e-mail address. It is valid for a few minutes.</p>
+        <p>{t('mfa.introEmail')}</p>
       ) : (
-        <p>Open your authenticator app and enter the 6-digit code it shows for CloudCX.</p>
+        <p>{t('mfa.introTotp')}</p>
       )}
       <Alert>{error ? problemMessage(error) : null}</Alert>
       <Alert kind="info">{notice}</Alert>
       {useBackup ? (
         <Field
-          label="Backup code"
+          label={t('mfa.backupCode')}
           name="backup_code"
           autoComplete="off"
           spellCheck={false}
@@ -108,12 +110,12 @@ export function MfaStep({ mfaToken, method, rememberDeviceDays = null, onSignedI
             onChange={(e) => setRemember(e.target.checked)}
           />
           <label htmlFor="remember-device">
-            {rememberDeviceDays === 1 ? 'Remember this device for 1 day' : `Remember this device for ${rememberDeviceDays} days`}
+            {t('mfa.rememberDevice', { count: rememberDeviceDays })}
           </label>
         </div>
       )}
       <Button type="submit" variant="primary" className="wide" busy={verify.pending} disabled={!ready}>
-        Verify
+        {t('mfa.verify')}
       </Button>
       <div className="row spread">
         <Button
@@ -123,11 +125,11 @@ export function MfaStep({ mfaToken, method, rememberDeviceDays = null, onSignedI
             verify.setError(null);
           }}
         >
-          {useBackup ? 'Use the authentication code' : 'Use a backup code'}
+          {useBackup ? t('mfa.useCode') : t('mfa.useBackupCode')}
         </Button>
         {method === 'email' && !useBackup && (
           <Button variant="link" onClick={() => void resend.run()} busy={resend.pending} disabled={cooldown.left > 0}>
-            {cooldown.left > 0 ? `Resend code (${cooldown.left} s)` : 'Resend code'}
+            {cooldown.left > 0 ? t('mfa.resendWait', { seconds: cooldown.left }) : t('mfa.resend')}
           </Button>
         )}
       </div>

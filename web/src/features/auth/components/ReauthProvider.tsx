@@ -1,5 +1,6 @@
 import { startAuthentication, WebAuthnAbortService } from '@simplewebauthn/browser';
 import { useCallback, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Alert, Loading } from '@/components/Alert';
 import { Button } from '@/components/Button';
 import { CodeInput } from '@/components/CodeInput';
@@ -52,6 +53,7 @@ export function ReauthProvider({ children }: { children: ReactNode }) {
 }
 
 function ReauthDialog({ onDone, onCancel }: { onDone: () => void; onCancel: () => void }) {
+  const { t } = useTranslation('auth');
   const method = useAsync(get2faMethod, []);
   // Offered only to a user who has a passkey (a site with passkeys off, or no WebAuthn here: not).
   const passkeys = useAsync(() => (passkeysSupported() ? hasPasskeys().catch(() => false) : Promise.resolve(false)), []);
@@ -103,7 +105,7 @@ function ReauthDialog({ onDone, onCancel }: { onDone: () => void; onCancel: () =
   const message = withPasskey.error
     ? passkeyMessage(withPasskey.error, 'passkey_reauth')
     : hasCode(err, 'invalid_credentials')
-      ? 'The password is not correct.'
+      ? t('reauth.wrongPassword')
       : err
         ? problemMessage(err)
         : null;
@@ -112,34 +114,34 @@ function ReauthDialog({ onDone, onCancel }: { onDone: () => void; onCancel: () =
 
   return (
     <Dialog
-      title="Confirm it's you"
+      title={t('reauth.title')}
       onClose={cancel}
       dismissable={!confirm.pending}
       size="small"
       footer={
         <>
           <Button onClick={cancel} disabled={confirm.pending}>
-            Cancel
+            {t('reauth.cancel')}
           </Button>
           <Button type="submit" form="reauth-form" variant="primary" busy={confirm.pending} disabled={!ready}>
-            Confirm
+            {t('reauth.confirm')}
           </Button>
         </>
       }
     >
       <form id="reauth-form" onSubmit={submit} noValidate>
-        <p>For your security, please confirm your password{twoFactor ? ' and your authentication code' : ''} to continue.</p>
+        <p>{twoFactor ? t('reauth.introWithCode') : t('reauth.intro')}</p>
         <Alert>{message}</Alert>
         {passkeys.data && (
           <>
             <Button className="wide" onClick={() => void withPasskey.run()} busy={withPasskey.pending} disabled={confirm.pending}>
-              Use a passkey
+              {t('reauth.usePasskey')}
             </Button>
-            <p className="divider">or confirm with your password</p>
+            <p className="divider">{t('reauth.orPassword')}</p>
           </>
         )}
         <Field
-          label="Password"
+          label={t('fields.password')}
           type="password"
           name="password"
           autoComplete="current-password"
@@ -153,21 +155,25 @@ function ReauthDialog({ onDone, onCancel }: { onDone: () => void; onCancel: () =
             {twoFactor === 'email' && (
               <div className="row">
                 <Button onClick={() => void send.run()} busy={send.pending} disabled={cooldown.left > 0}>
-                  {cooldown.left > 0 ? `Send code (${cooldown.left} s)` : sent ? 'Send a new code' : 'Send code'}
+                  {cooldown.left > 0 ? t('reauth.sendCodeWait', { seconds: cooldown.left }) : sent ? t('reauth.sendNewCode') : t('reauth.sendCode')}
                 </Button>
-                {sent && <span className="muted" role="status">Code sent to your e-mail.</span>}
+                {sent && (
+                  <span className="muted" role="status">
+                    {t('reauth.codeSent')}
+                  </span>
+                )}
               </div>
             )}
             <CodeInput
               value={code}
               onChange={setCode}
-              label={twoFactor === 'email' ? 'Code from the e-mail' : 'Code from your authenticator app'}
+              label={twoFactor === 'email' ? t('reauth.codeFromEmail') : t('reauth.codeFromApp')}
             />
           </>
         )}
         {twoFactor && useBackup && (
           <Field
-            label="Backup code"
+            label={t('mfa.backupCode')}
             name="backup_code"
             autoComplete="off"
             spellCheck={false}
@@ -178,7 +184,7 @@ function ReauthDialog({ onDone, onCancel }: { onDone: () => void; onCancel: () =
         )}
         {twoFactor && (
           <Button variant="link" onClick={() => setUseBackup((v) => !v)}>
-            {useBackup ? 'Use the authentication code' : 'Use a backup code'}
+            {useBackup ? t('mfa.useCode') : t('mfa.useBackupCode')}
           </Button>
         )}
       </form>

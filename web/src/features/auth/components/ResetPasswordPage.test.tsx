@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { ApiProblem } from '@/lib/problem';
-import { readResetToken, ResetPasswordPage, RESET_DONE } from './ResetPasswordPage';
+import { readResetToken, ResetPasswordPage } from './ResetPasswordPage';
 
 vi.mock('../api/reset-password', () => ({ resetPassword: vi.fn() }));
 const { resetPassword } = await import('../api/reset-password');
@@ -40,7 +40,7 @@ describe('ResetPasswordPage', () => {
     expect((window.history.state as { resetToken?: string }).resetToken).toBe('tok-123');
     await fill('a new long password', 'a new long password');
     expect(reset).toHaveBeenCalledWith('tok-123', 'a new long password');
-    expect(await screen.findByText(RESET_DONE)).toBeTruthy();
+    expect(await screen.findByText('Your password was changed. Sign in with it.')).toBeTruthy();
     expect(screen.getByRole('link', { name: 'Sign in' }).getAttribute('href')).toBe('/login');
   });
 

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Alert } from '@/components/Alert';
 import { Button } from '@/components/Button';
 import { NewPasswordFields } from '@/components/NewPasswordFields';
@@ -9,7 +10,6 @@ import { useAction } from '@/lib/use-async';
 import { resetPassword } from '../api/reset-password';
 
 export const RESET_PATH = '/reset-password';
-export const RESET_DONE = 'Your password was changed. Sign in with it.';
 
 /**
  * The link's token: from `?token=` when the e-mail link was just opened, else from history state
@@ -24,6 +24,7 @@ export function readResetToken(search: URLSearchParams, state: unknown): string 
 
 /** `/reset-password?token=…`: a new password, typed twice. Signs nobody in. */
 export function ResetPasswordPage() {
+  const { t } = useTranslation('auth');
   const location = useLocation();
   const [token] = useState(() => readResetToken(location.search, location.state));
   const [password, setPassword] = useState('');
@@ -61,12 +62,12 @@ export function ResetPasswordPage() {
       <main className="auth-page">
         <div className="card auth-card">
           <h1 ref={heading} tabIndex={-1}>
-            Password changed
+            {t('reset.doneTitle')}
           </h1>
-          <Alert kind="success">{RESET_DONE}</Alert>
-          <p className="muted">You were signed out everywhere. If your account uses two-factor authentication, you will still be asked for your code.</p>
+          <Alert kind="success">{t('reset.done')}</Alert>
+          <p className="muted">{t('reset.doneDetail')}</p>
           <Link href="/login" className="btn btn-primary wide">
-            Sign in
+            {t('reset.signIn')}
           </Link>
         </div>
       </main>
@@ -77,11 +78,11 @@ export function ResetPasswordPage() {
     return (
       <main className="auth-page">
         <div className="card auth-card">
-          <h1>Reset your password</h1>
-          <Alert>This reset link is incomplete. Please open the link from the e-mail again, or ask for a new one.</Alert>
+          <h1>{t('forgot.title')}</h1>
+          <Alert>{t('reset.incomplete')}</Alert>
           <div className="row spread">
-            <Link href="/forgot-password">Ask for a new link</Link>
-            <Link href="/login">Back to sign in</Link>
+            <Link href="/forgot-password">{t('reset.askNewLink')}</Link>
+            <Link href="/login">{t('backToSignIn')}</Link>
           </div>
         </div>
       </main>
@@ -96,7 +97,7 @@ export function ResetPasswordPage() {
   return (
     <main className="auth-page">
       <div className="card auth-card">
-        <h1>Choose a new password</h1>
+        <h1>{t('reset.title')}</h1>
         <Alert>
           {submit.error && !weak ? (
             <>
@@ -104,7 +105,7 @@ export function ResetPasswordPage() {
               {linkDead && (
                 <>
                   {' '}
-                  <Link href="/forgot-password">Ask for a new link</Link>
+                  <Link href="/forgot-password">{t('reset.askNewLink')}</Link>
                 </>
               )}
             </>
@@ -128,11 +129,11 @@ export function ResetPasswordPage() {
             autoFocus
           />
           <Button type="submit" variant="primary" className="wide" busy={submit.pending} disabled={!password || !repeat}>
-            Change password
+            {t('reset.submit')}
           </Button>
         </form>
         <p>
-          <Link href="/login">Back to sign in</Link>
+          <Link href="/login">{t('backToSignIn')}</Link>
         </p>
       </div>
     </main>

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Alert, Loading } from '@/components/Alert';
 import { Button } from '@/components/Button';
 import { acceptToken } from '@/lib/auth';
@@ -10,7 +11,8 @@ import type { LinkState } from './LoginPage';
 import { MfaStep } from './MfaStep';
 
 const HOME = '/settings/security';
-const KIND_LABEL: Record<string, string> = { google: 'Google', microsoft: 'Office 365', oidc: 'single sign-on' };
+/** The providers' own names; any other kind is "single sign-on" in the language shown. */
+const BRAND: Record<string, string> = { google: 'Google', microsoft: 'Office 365' };
 
 // `result` is single use: React's development double effects must not redeem it twice.
 const redeemed = new Map<string, Promise<CompleteResponse>>();
@@ -32,6 +34,7 @@ type View =
 
 /** `/sso/complete?result=…`: where the provider's redirect lands. */
 export function SsoCompletePage() {
+  const { t } = useTranslation('auth');
   const { search } = useLocation();
   const session = useSession();
   const result = search.get('result');
@@ -41,7 +44,7 @@ export function SsoCompletePage() {
     // Wait for the silent refresh: a "connect" attempt needs the bearer token.
     if (session.status === 'unknown') return;
     if (!result) {
-      setView({ kind: 'error', message: 'This single sign-on link is incomplete. Please start again.', returnTo: null });
+      setView({ kind: 'error', message: t('ssoComplete.incomplete'), returnTo: null });
       return;
     }
     let live = true;
@@ -68,12 +71,14 @@ export function SsoCompletePage() {
               link: { token: res.link_token, provider: res.provider.display_name, email: res.email ?? null, returnTo: res.return_to ?? null },
             });
             break;
-          case 'connected':
-            navigate(safePath(res.return_to, HOME), {
-              replace: true,
-              state: { notice: `Your ${KIND_LABEL[res.connection.kind] ?? 'single sign-on'} account${res.connection.email ? ` ${res.connection.email}` : ''} is connected.` },
-            });
+          case 'connected': {
+            const provider = BRAND[res.connection.kind] ?? t('ssoComplete.genericProvider');
+            const notice = res.connection.email
+              ? t('ssoComplete.connectedWithEmail', { provider, email: res.connection.email })
+              : t('ssoComplete.connected', { provider });
+            navigate(safePath(res.return_to, HOME), { replace: true, state: { notice } });
             break;
+          }
         }
       },
       (err: unknown) => {
@@ -92,18 +97,18 @@ export function SsoCompletePage() {
   return (
     <main className="auth-page">
       <div className="card auth-card">
-        {view.kind === 'loading' && <Loading label="Completing single sign-on…" />}
+        {view.kind === 'loading' && <Loading label={t('ssoComplete.completing')} />}
         {view.kind === 'error' && (
           <>
-            <h1>Single sign-on did not work</h1>
+            <h1>{t('ssoComplete.failedTitle')}</h1>
             <Alert>{view.message}</Alert>
             {session.status === 'signed_in' ? (
               <Link className="btn btn-primary" href={safePath(view.returnTo, HOME)}>
-                Back to CloudCX
+                {t('ssoComplete.backToApp')}
               </Link>
             ) : (
               <Link className="btn btn-primary" href="/login">
-                Back to sign in
+                {t('backToSignIn')}
               </Link>
             )}
           </>
@@ -122,16 +127,18 @@ export function SsoCompletePage() {
         )}
         {view.kind === 'not_connected' && (
           <>
-            <h1>Connect your account</h1>
+            <h1>{t('ssoComplete.connectTitle')}</h1>
             <p>
-              Connect {view.link.provider} account {view.link.email ?? ''} to your CloudCX account?
+              {view.link.email
+                ? t('ssoComplete.connectQuestionWithEmail', { provider: view.link.provider, email: view.link.email })
+                : t('ssoComplete.connectQuestion', { provider: view.link.provider })}
             </p>
-            <p className="muted">Sign in with your CloudCX password once; after that you can use {view.link.provider} to sign in.</p>
+            <p className="muted">{t('ssoComplete.connectHint', { provider: view.link.provider })}</p>
             <div className="row">
               <Button variant="primary" onClick={() => navigate('/login', { replace: true, state: { link: view.link } })}>
-                Connect
+                {t('ssoComplete.connect')}
               </Button>
-              <Button onClick={() => navigate('/login', { replace: true })}>Cancel</Button>
+              <Button onClick={() => navigate('/login', { replace: true })}>{t('ssoComplete.cancel')}</Button>
             </div>
           </>
         )}
