@@ -284,7 +284,7 @@ describe('the administration in Chinese', () => {
     expect(row.textContent).toContain('bob@acme.test');
     expect(row.textContent).toContain('ada@acme.test');
     expect(within(screen.getByLabelText('用户')).getAllByRole('option')[0]!.textContent).toBe('所有人');
-    expect((screen.getByLabelText('事件类型') as HTMLInputElement).placeholder).toBe('例如 login_succeeded');
+    expect((screen.getByLabelText('事件类型') as HTMLInputElement).placeholder).toBe('例如 sign_in_succeeded');
     expect(screen.getByRole('button', { name: '筛选' })).toBeTruthy();
     expect(screen.getByRole('button', { name: '加载更多' })).toBeTruthy();
   });
