@@ -685,7 +685,7 @@ export async function rejectsWith(promise, status, code) {
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
     if (e.status !== status || (code && e.body?.code !== code)) {
-      throw new Error(`expected ${status}${code ? ` ${code}` : ''}, got ${e.message}`);
+      throw new Error(`expected ${status}${code ? ` ${code}` : ''}, got ${e.message}`, { cause: e });
     }
     return e;
   }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { providerLogin, signIn, signOut, submitPassword, TENANT, uniqueEmail, useStack } from './harness.mjs';
+import { providerLogin, signIn, signOut, TENANT, uniqueEmail, useStack } from './harness.mjs';
 
 const GOOGLE = { client_id: 'cloudcx-google', client_secret: 'google-client-secret-0123456789' };
 const OFFICE = { client_id: 'cloudcx-office', client_secret: 'office-client-secret-0123456789' };
