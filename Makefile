@@ -34,6 +34,7 @@ build:
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	cd web && npm run --silent lint && node --test scripts/
 
 fmt:
 	$(CARGO) fmt --all

@@ -24,9 +24,11 @@ if [ ! -d tests/oidc-provider/node_modules/oidc-provider ]; then
   (cd tests/oidc-provider && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-# The web app: its API types must match openapi.yaml, its unit tests pass, and it builds.
-(cd web && { [ -d node_modules/vite ] || npm ci --no-audit --no-fund --loglevel=error; } \
-  && npm run --silent check-gen && npm test --silent && npm run --silent build)
+# The web app: its API types must match openapi.yaml, ESLint passes (its import zones proved by
+# scripts/lint-zones.test.mjs), its unit tests pass, and it builds.
+(cd web && { [ -d node_modules/vite ] && [ -d node_modules/eslint ] || npm ci --no-audit --no-fund --loglevel=error; } \
+  && npm run --silent check-gen && npm run --silent lint && node --test scripts/ \
+  && npm test --silent && npm run --silent build)
 
 # PostgreSQL: TEST_DATABASE_URL, else the local server on 5432, else a private cluster.
 export PG_STATE_FILE="${PG_STATE_FILE:-$PWD/target/private-pg.dir}"
@@ -50,7 +52,7 @@ if [ -f web/e2e/package.json ]; then
   [ -x /usr/bin/chromium ] || apt_install chromium
   cargo build --release --locked -p cloudcx-auth
   set +e
-  (cd web/e2e && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error; } \
+  (cd web/e2e && { [ -d node_modules/playwright-core ] && [ -d node_modules/@axe-core/playwright ] || npm ci --no-audit --no-fund --loglevel=error; } \
     && CLOUDCX_BIN="$PWD/../../target/release/cloudcx-auth" npm test) 2>&1 | tee -a "$log"
   e2e=${PIPESTATUS[0]}
   set -e

@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
-import { ADMIN_EMAIL, ADMIN_PASSWORD, AGENT_PASSWORD, escapeRegExp, signIn, uniqueEmail, useStack } from './harness.mjs';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, AGENT_PASSWORD, escapeRegExp, expectAccessible, signIn, uniqueEmail, useStack } from './harness.mjs';
 
 /**
  * Moves every session of `email` to a sign-in `seconds` ago, in the API's own database file.
@@ -37,7 +37,8 @@ const adminAnswer = (page, method, path) =>
 
 async function confirmItsYou(page) {
   const dialog = page.getByRole('dialog', { name: "Confirm it's you" });
-  await dialog.waitFor();
+  await dialog.getByLabel('Password').waitFor();
+  await expectAccessible(page, `the "Confirm it's you" dialog`);
   await dialog.getByLabel('Password').fill(ADMIN_PASSWORD);
   await dialog.getByRole('button', { name: 'Confirm' }).click();
   await dialog.waitFor({ state: 'hidden' });
@@ -62,6 +63,8 @@ describe('administration with an old sign-in', () => {
       // Add a user: refused as stale, the dialog asks, the same user is then added.
       await page.getByRole('button', { name: 'Add user' }).click();
       const form = page.getByRole('dialog', { name: 'Add user' });
+      await form.getByLabel('E-mail').waitFor();
+      await expectAccessible(page, 'the "Add user" pop-up');
       await form.getByLabel('E-mail').fill(added);
       await form.getByLabel('Name').fill('Added Later');
       await form.getByLabel('Initial password').fill(AGENT_PASSWORD);
@@ -82,6 +85,8 @@ describe('administration with an old sign-in', () => {
       ageSignIn(stack, ADMIN_EMAIL, 11 * 60);
       await page.goto('/admin?tab=sso');
       await page.getByRole('heading', { name: 'SSO applications' }).waitFor();
+      await page.getByRole('button', { name: 'Disable', exact: true }).waitFor();
+      await expectAccessible(page, 'Administration → SSO applications');
       const toggle = adminAnswer(page, 'PATCH', `/api/v1/admin/sso-providers/${providerId}`);
       await page.getByRole('button', { name: 'Disable', exact: true }).click();
       assert.equal((await toggle).status(), 403);

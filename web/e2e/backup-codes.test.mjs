@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 
-import { AGENT_PASSWORD, signIn, signOut, submitPassword, uniqueEmail, useStack } from './harness.mjs';
+import { AGENT_PASSWORD, expectAccessible, signIn, signOut, submitPassword, uniqueEmail, useStack } from './harness.mjs';
 
 const shownCodes = async (dialog) =>
   (await dialog.locator('ul[aria-label="Backup codes"] code').allInnerTexts()).map((c) => c.trim());
@@ -34,6 +34,7 @@ describe('backup codes', () => {
       assert.equal(codes.length, 10, `ten codes: ${codes}`);
       assert.equal(await dialog.getByText('Unused', { exact: true }).count(), 10);
       await dialog.getByText('10 of 10 codes unused · not downloaded yet').waitFor();
+      await expectAccessible(page, 'the "Backup Codes" pop-up');
 
       const [download] = await Promise.all([
         page.waitForEvent('download'),
@@ -48,6 +49,7 @@ describe('backup codes', () => {
       // Generate new codes: first a confirmation, then the new set.
       await dialog.getByRole('button', { name: 'Generate new codes' }).click();
       await dialog.getByText('Generate new codes? Your current backup codes will stop working at once.').waitFor();
+      await expectAccessible(page, 'the "Generate new codes?" confirmation');
       await dialog.getByRole('button', { name: 'Generate new codes' }).click();
       await dialog.getByText(/New backup codes generated/).waitFor();
       await dialog.getByText('10 of 10 codes unused · not downloaded yet').waitFor();
@@ -63,6 +65,8 @@ describe('backup codes', () => {
       await submitPassword(page, email);
       await page.getByRole('heading', { name: 'Enter the Authentication Code' }).waitFor();
       await page.getByRole('button', { name: 'Use a backup code' }).click();
+      await page.getByLabel('Backup code').waitFor();
+      await expectAccessible(page, 'the sign-in MFA step, backup code');
       // An old code died with the regeneration.
       await page.getByLabel('Backup code').fill(codes[0]);
       await page.getByRole('button', { name: 'Verify' }).click();

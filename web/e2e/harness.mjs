@@ -16,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
+import { AxeBuilder } from '@axe-core/playwright';
 import { chromium } from 'playwright-core';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -504,6 +505,34 @@ export function assertNoCspViolations(violations, from = 0, name = 'the journey'
 }
 
 // ---------------------------------------------------------------------------------------------
+// Accessibility: axe-core's WCAG 2.0 and 2.1 level A and AA rules on the screen as it stands.
+
+export const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+const BLOCKING = new Set(['serious', 'critical']);
+
+const describeViolation = (v) =>
+  `${v.id} (${v.impact}): ${v.help}\n      ${v.nodes.map((n) => n.target.join(' ')).join('\n      ')}`;
+
+/**
+ * Runs axe-core (WCAG 2.0/2.1 A and AA) on what `page` shows now, `screen` naming it in the
+ * output. Throws on a violation of impact serious or critical, with the rule ids and the
+ * elements; minor and moderate ones are printed as notes. Legacy mode: axe.run in the page
+ * itself (the SPA has no frames), so no helper page opens in the journey's context. Axe is put
+ * in through DevTools' evaluate, which the page's Content-Security-Policy does not govern.
+ */
+export async function expectAccessible(page, screen) {
+  const { violations } = await new AxeBuilder({ page }).withTags(WCAG_TAGS).setLegacyMode().analyze();
+  const blocking = violations.filter((v) => BLOCKING.has(v.impact));
+  const notes = violations.filter((v) => !BLOCKING.has(v.impact));
+  if (notes.length > 0) {
+    process.stderr.write(`accessibility notes on ${screen}:\n  ${notes.map(describeViolation).join('\n  ')}\n`);
+  }
+  if (blocking.length > 0) {
+    throw new Error(`${screen}: ${blocking.length} serious or critical accessibility violation(s) (WCAG 2.1 AA):\n  ${blocking.map(describeViolation).join('\n  ')}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The whole stack for one test file.
 
 let counter = 0;
@@ -685,7 +714,7 @@ export async function rejectsWith(promise, status, code) {
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
     if (e.status !== status || (code && e.body?.code !== code)) {
-      throw new Error(`expected ${status}${code ? ` ${code}` : ''}, got ${e.message}`);
+      throw new Error(`expected ${status}${code ? ` ${code}` : ''}, got ${e.message}`, { cause: e });
     }
     return e;
   }

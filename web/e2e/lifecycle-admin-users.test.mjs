@@ -8,6 +8,7 @@ import {
   ADMIN_PASSWORD,
   AGENT_PASSWORD,
   escapeRegExp,
+  expectAccessible,
   rejectsWith,
   resetLinkFor,
   signIn,
@@ -38,10 +39,13 @@ describe('administration: user actions', () => {
       const row = page.getByRole('row', { name: new RegExp(escapeRegExp(email)) });
       const button = (name) => page.getByRole('button', { name: `${name} ${email}`, exact: true });
       await row.getByRole('cell', { name: 'Active', exact: true }).waitFor();
+      await expectAccessible(page, 'Administration → Users');
 
       // Edit the name.
       await button('Edit').click();
       const edit = page.getByRole('dialog', { name: 'Edit Avery Agent' });
+      await edit.getByLabel('Name').waitFor();
+      await expectAccessible(page, 'the "Edit user" pop-up');
       await edit.getByLabel('Name').fill('Avery Renamed');
       await edit.getByRole('button', { name: 'Save' }).click();
       await edit.waitFor({ state: 'hidden' });
@@ -96,6 +100,7 @@ describe('administration: user actions', () => {
       await button('Delete').click();
       const confirm = page.getByRole('dialog', { name: 'Delete Avery Renamed?' });
       await confirm.getByText('This cannot be undone.', { exact: false }).waitFor();
+      await expectAccessible(page, 'the "Delete user?" confirmation');
       await confirm.getByRole('button', { name: 'Delete user' }).click();
       await confirm.waitFor({ state: 'hidden' });
       await page.getByText(`${email} was deleted. Their audit history stays.`).waitFor();
@@ -105,6 +110,12 @@ describe('administration: user actions', () => {
       assert.equal(await row.count(), 0, 'still gone after a reload');
       assert.equal((await stack.client.listUsers()).some((u) => u.email === email), false);
       await rejectsWith(stack.client.login(email, AGENT_PASSWORD), 401, 'invalid_credentials');
+      await page.getByRole('tab', { name: 'Audit log' }).click();
+      await page.getByRole('cell', { name: 'user_deleted' }).first().waitFor();
+      await expectAccessible(page, 'Administration → Audit log');
+      await page.getByRole('tab', { name: 'Site settings' }).click();
+      await page.getByLabel('Require 2FA for everyone').waitFor();
+      await expectAccessible(page, 'Administration → Site settings');
 
       // Every action is audited with the admin as its actor, and the history outlives the user.
       const admin = await stack.client.admin();

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { AGENT_PASSWORD, TENANT, rejectsWith, signIn, uniqueEmail, useStack } from './harness.mjs';
+import { AGENT_PASSWORD, expectAccessible, rejectsWith, signIn, TENANT, uniqueEmail, useStack } from './harness.mjs';
 
 const FIREFOX_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0';
 const SAFARI_IPHONE =
@@ -55,6 +55,7 @@ describe('devices', () => {
         await first.getByRole('heading', { name: /^Chrome on Linux/ }).waitFor();
         assert.equal(await first.getByRole('button', { name: /^Sign out/ }).count(), 0, 'no sign-out for this device');
         await list.getByRole('heading', { name: 'Firefox on Windows', exact: true }).waitFor();
+        await expectAccessible(page, 'Security Settings, Devices with two devices');
 
         await card.getByRole('button', { name: 'Sign out Firefox on Windows (127.0.0.1)', exact: true }).click();
         await card.getByText('Firefox on Windows was signed out.').waitFor();

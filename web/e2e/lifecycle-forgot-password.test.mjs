@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { AGENT_PASSWORD, TENANT, resetLinkFor, signIn, signOut, submitPassword, uniqueEmail, useStack } from './harness.mjs';
+import { AGENT_PASSWORD, expectAccessible, resetLinkFor, signIn, signOut, submitPassword, TENANT, uniqueEmail, useStack } from './harness.mjs';
 
 const NEW_PASSWORD = 'Forgotten-Then-Reset-Passw0rd!61';
 const NEUTRAL = 'If the account exists, we sent a link to reset its password.';
@@ -27,6 +27,7 @@ describe('forgot password', () => {
       // What was typed on the sign-in page comes along.
       assert.equal(await page.getByLabel('Site').inputValue(), TENANT);
       assert.equal(await page.getByLabel('E-mail').inputValue(), email);
+      await expectAccessible(page, 'the "Forgot password" page');
       await page.getByRole('button', { name: 'Send reset link' }).click();
       await page.getByRole('heading', { name: 'Check your e-mail' }).waitFor();
       await page.getByText(NEUTRAL).waitFor();
@@ -44,11 +45,13 @@ describe('forgot password', () => {
       await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
       // The token is taken out of the address bar.
       await page.waitForURL((url) => url.pathname === '/reset-password' && !url.search.includes('token'));
+      await expectAccessible(page, 'the "Reset password" page');
       await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
       await page.getByLabel('Repeat new password', { exact: true }).fill(NEW_PASSWORD);
       await page.getByRole('button', { name: 'Change password' }).click();
       await page.getByRole('heading', { name: 'Password changed' }).waitFor();
       await page.getByText('Your password was changed. Sign in with it.').waitFor();
+      await expectAccessible(page, 'the "Password changed" page');
       await stack.mail.waitFor(email, /password was reset/i);
 
       // The reset signed nobody in: the old password is refused, the new one works.

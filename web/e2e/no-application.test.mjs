@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { signIn, TENANT, uniqueEmail, useStack } from './harness.mjs';
+import { expectAccessible, signIn, TENANT, uniqueEmail, useStack } from './harness.mjs';
 
 describe('single sign-on without applications', () => {
   const getStack = useStack();
@@ -21,11 +21,13 @@ describe('single sign-on without applications', () => {
       // The buttons follow the site field after a short pause: none appear.
       await page.waitForResponse((r) => r.url().includes('/api/v1/auth/sso/providers'));
       assert.equal(await page.getByRole('button', { name: /^Sign in with/ }).count(), 0);
+      await expectAccessible(page, 'the sign-in page');
 
       await signIn(page, email);
       const card = page.locator('section', { has: page.getByRole('heading', { name: 'Single Sign-On (SSO)' }) });
       await card.getByText("You haven't added any application. Please contact your system admin.").waitFor();
       assert.equal(await card.getByRole('button', { name: /Connect/ }).count(), 0);
+      await expectAccessible(page, 'Security Settings, SSO without applications');
     });
   });
 });

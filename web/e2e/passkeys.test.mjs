@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
-import { AGENT_PASSWORD, signIn, signOut, uniqueEmail, useStack } from './harness.mjs';
+import { AGENT_PASSWORD, expectAccessible, signIn, signOut, uniqueEmail, useStack } from './harness.mjs';
 
 /** A platform-like authenticator that holds resident keys and verifies the user at once. */
 async function addVirtualAuthenticator(context, page) {
@@ -137,6 +137,7 @@ describe('passkeys', () => {
       // The virtual authenticator does not back its keys up: a device-bound passkey.
       await item.getByText('This device only').waitFor();
       await item.getByText('Never used').waitFor();
+      await expectAccessible(page, 'Security Settings, Passkeys with one passkey');
 
       const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
       assert.equal(credentials.length, 1, 'one credential in the authenticator');

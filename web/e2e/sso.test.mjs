@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { providerLogin, signIn, signOut, submitPassword, TENANT, uniqueEmail, useStack } from './harness.mjs';
+import { expectAccessible, providerLogin, signIn, signOut, TENANT, uniqueEmail, useStack } from './harness.mjs';
 
 const GOOGLE = { client_id: 'cloudcx-google', client_secret: 'google-client-secret-0123456789' };
 const OFFICE = { client_id: 'cloudcx-office', client_secret: 'office-client-secret-0123456789' };
@@ -38,6 +38,7 @@ describe('single sign-on', () => {
       const card = page.locator('section', { has: page.getByRole('heading', { name: 'Single Sign-On (SSO)' }) });
       const google = card.locator('.method', { has: page.getByRole('heading', { name: 'Google', exact: true }) });
       await google.getByText('Not connected').waitFor();
+      await expectAccessible(page, 'Security Settings, SSO with applications');
 
       await card.getByRole('button', { name: 'Connect Google' }).click();
       // The provider's own login page.
@@ -70,11 +71,13 @@ describe('single sign-on', () => {
       await page.goto('/login');
       await page.getByLabel('Site').fill(TENANT);
       await page.getByRole('button', { name: 'Sign in with Google' }).waitFor();
+      await expectAccessible(page, 'the sign-in page with SSO buttons');
       await page.getByRole('button', { name: 'Sign in with Office 365' }).click();
       await page.waitForURL((url) => url.origin === stack.oidc.issuer);
       await providerLogin(page, 'olga.office');
       await page.getByRole('heading', { name: 'Connect your account' }).waitFor();
       await page.getByText('Connect Office 365 account olga.office@example.com to your CloudCX account?').waitFor();
+      await expectAccessible(page, 'the SSO "Connect your account" page');
       await page.getByRole('button', { name: 'Connect', exact: true }).click();
       await page.getByText('Sign in to connect your Office 365 account olga.office@example.com to your CloudCX account.').waitFor();
       // The SPA remembers the site only after a password sign-in, so after the provider's

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { freshTotp, signIn, signOut, submitPassword, uniqueEmail, useStack } from './harness.mjs';
+import { expectAccessible, freshTotp, signIn, signOut, submitPassword, uniqueEmail, useStack } from './harness.mjs';
 
 describe('authenticator app', () => {
   const getStack = useStack();
@@ -15,6 +15,7 @@ describe('authenticator app', () => {
 
     await stack.journey('totp-setup-and-sign-in', async (page) => {
       await signIn(page, email);
+      await expectAccessible(page, 'Security Settings, 2FA off');
       await page.getByRole('button', { name: 'Set Up Authenticator app authentication' }).click();
 
       const link = page.getByRole('dialog', { name: 'Link the app to your account' });
@@ -22,6 +23,7 @@ describe('authenticator app', () => {
       await link.getByRole('img', { name: /QR code/ }).waitFor();
       const secret = (await link.getByTestId('totp-secret').innerText()).trim();
       assert.match(secret, /^[A-Z2-7]{16,}=*$/, `a base32 secret on screen: ${secret}`);
+      await expectAccessible(page, 'the "Link the app" pop-up');
       await link.getByRole('button', { name: 'Next' }).click();
 
       const enter = page.getByRole('dialog', { name: 'Enter the Authentication Code' });
@@ -33,6 +35,7 @@ describe('authenticator app', () => {
       await enabled.waitFor();
       assert.equal(await enabled.locator('ul[aria-label="Backup codes"] li').count(), 10, 'ten backup codes');
       await enabled.getByRole('button', { name: 'View Backup Codes' }).waitFor();
+      await expectAccessible(page, 'the "2FA is enabled" pop-up');
       await enabled.getByRole('button', { name: 'Done' }).click();
       await enabled.waitFor({ state: 'hidden' });
       await page.locator('.method', { hasText: 'Authenticator app authentication' }).getByText('Active').waitFor();
@@ -41,12 +44,14 @@ describe('authenticator app', () => {
       await signOut(page);
       await submitPassword(page, email);
       await page.getByRole('heading', { name: 'Enter the Authentication Code' }).waitFor();
+      await expectAccessible(page, 'the sign-in MFA step');
       // The server spends a step once: the sign-in needs a code of a later step than the set-up's.
       const second = await freshTotp(secret, first.step);
       await page.getByLabel('Authentication code', { exact: true }).fill(second.code);
       await page.getByRole('button', { name: 'Verify' }).click();
       await page.getByRole('heading', { name: 'Security Settings' }).waitFor();
       await page.locator('.method', { hasText: 'Authenticator app authentication' }).getByText('Active').waitFor();
+      await expectAccessible(page, 'Security Settings, 2FA on');
     });
   });
 });

@@ -2,7 +2,7 @@
 // code that arrives at the SMTP sink; then sign in with an e-mailed code.
 import { describe, test } from 'node:test';
 
-import { AGENT_PASSWORD, signIn, signOut, submitPassword, uniqueEmail, useStack } from './harness.mjs';
+import { AGENT_PASSWORD, expectAccessible, signIn, signOut, submitPassword, uniqueEmail, useStack } from './harness.mjs';
 
 describe('turn off and switch method', () => {
   const getStack = useStack();
@@ -27,6 +27,7 @@ describe('turn off and switch method', () => {
       await off.getByLabel('Password').fill('not-the-password');
       await off.getByRole('button', { name: 'Confirm' }).click();
       await off.getByText('The password is not correct.').waitFor();
+      await expectAccessible(page, 'the "Turn off" confirmation with an error');
       await off.getByLabel('Password').fill(AGENT_PASSWORD);
       await off.getByRole('button', { name: 'Confirm' }).click();
       await off.waitFor({ state: 'hidden' });
@@ -36,6 +37,7 @@ describe('turn off and switch method', () => {
       await page.getByRole('button', { name: 'Set Up Email authentication' }).click();
       const enter = page.getByRole('dialog', { name: 'Enter the Authentication Code' });
       await enter.waitFor();
+      await expectAccessible(page, 'the e-mail set-up code pop-up');
       const code = await stack.mail.codeFor(email, { after: seen });
       await enter.getByLabel('Authentication code', { exact: true }).fill(code);
       await enter.getByRole('button', { name: 'Confirm' }).click();
