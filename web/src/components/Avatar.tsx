@@ -5,10 +5,11 @@ export function initials(name: string): string {
   return letters.filter(Boolean).join('').toUpperCase() || '?';
 }
 
+/**
+ * The initials in a circle. They are drawn by CSS from `data-initials`, not written as text: the
+ * button around them is named "Account menu for …", and visible text that is not part of that
+ * name would break WCAG 2.5.3 (Label in Name: axe's `label-content-name-mismatch`).
+ */
 export function Avatar({ name }: { name: string }) {
-  return (
-    <span className="avatar" aria-hidden="true">
-      {initials(name)}
-    </span>
-  );
+  return <span className="avatar" aria-hidden="true" data-initials={initials(name)} />;
 }

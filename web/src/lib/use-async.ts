@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { ReauthCancelled } from './reauth';
 
 export type AsyncState<T> = {
@@ -11,37 +11,45 @@ export type AsyncState<T> = {
 
 /** Load something when `deps` change; the last answer wins. */
 export function useAsync<T>(load: () => Promise<T>, deps: readonly unknown[]): AsyncState<T> {
-  const [data, setData] = useState<T | undefined>(undefined);
-  const [error, setError] = useState<unknown>(null);
-  const [loading, setLoading] = useState(true);
   const [tick, setTick] = useState(0);
+  const key = [...deps, tick];
+  // What the last load answered, and for which `key`: loading is "the answer is for another key",
+  // worked out while rendering rather than set from the effect.
+  const [settled, setSettled] = useState<{ key: readonly unknown[] | null; data: T | undefined; error: unknown }>({
+    key: null,
+    data: undefined,
+    error: null,
+  });
   const loadRef = useRef(load);
-  loadRef.current = load;
+  useLayoutEffect(() => {
+    loadRef.current = load;
+  });
 
   useEffect(() => {
     let live = true;
-    setLoading(true);
-    setError(null);
     loadRef.current().then(
       (value) => {
-        if (!live) return;
-        setData(value);
-        setLoading(false);
+        if (live) setSettled({ key, data: value, error: null });
       },
       (err: unknown) => {
-        if (!live) return;
-        setError(err);
-        setLoading(false);
+        if (live) setSettled((s) => ({ key, data: s.data, error: err }));
       },
     );
     return () => {
       live = false;
     };
+    // The caller's `deps` are the dependencies (the hook's contract), plus `reload`'s tick.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [...deps, tick]);
+  }, key);
 
+  const current = settled.key !== null && sameKey(settled.key, key);
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  return { data, error, loading, reload, setData };
+  const setData = useCallback((data: T) => setSettled((s) => ({ ...s, data })), []);
+  return { data: settled.data, error: current ? settled.error : null, loading: !current, reload, setData };
+}
+
+function sameKey(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
 }
 
 /** Run an action with its pending flag and error message. */
@@ -49,7 +57,9 @@ export function useAction<A extends unknown[], R>(fn: (...args: A) => Promise<R>
   const [pending, setPending] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const fnRef = useRef(fn);
-  fnRef.current = fn;
+  useLayoutEffect(() => {
+    fnRef.current = fn;
+  });
   const run = useCallback(async (...args: A): Promise<R | undefined> => {
     setPending(true);
     setError(null);

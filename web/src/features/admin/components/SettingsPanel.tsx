@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Alert, Loading } from '@/components/Alert';
 import { Button } from '@/components/Button';
@@ -32,10 +32,13 @@ export function SettingsPanel() {
   );
   const s = settings.data;
   const [days, setDays] = useState('');
-  // The field follows what the server holds after every load or save.
-  useEffect(() => {
+  // The field follows what the server holds after every load or save (set while rendering, the
+  // way React adjusts state to a changed input, not in an effect).
+  const [daysOf, setDaysOf] = useState<typeof s>(undefined);
+  if (s !== daysOf) {
+    setDaysOf(s);
     if (s) setDays(String(s.remember_device_days));
-  }, [s]);
+  }
   const parsedDays = parseRememberDays(days);
   const daysChanged = s != null && parsedDays != null && parsedDays !== s.remember_device_days;
 

@@ -55,6 +55,7 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
   const [mfa, setMfa] = useState<{ token: string; method: string; rememberDays: number | null } | null>(null);
   const [message, setMessage] = useState<string | null>(notice ?? null);
   const [providers, setProviders] = useState<ProviderSummary[]>([]);
+  const shownProviders = site.trim() ? providers : [];
   const [providersLoading, setProvidersLoading] = useState(false);
   const [passkeyOk] = useState(passkeysSupported);
   const [passkeyError, setPasskeyError] = useState<unknown>(null);
@@ -73,13 +74,10 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
   // The site's "Sign in with …" buttons follow the site field, a moment after typing stops.
   useEffect(() => {
     const slug = site.trim();
-    if (!slug) {
-      setProviders([]);
-      return;
-    }
+    if (!slug) return; // no buttons without a site: see `shownProviders`
     const ctrl = new AbortController();
-    setProvidersLoading(true);
     const timer = setTimeout(() => {
+      setProvidersLoading(true);
       getSsoProviders(slug, ctrl.signal)
         .then((list) => setProviders(list))
         .catch(() => {
@@ -110,6 +108,17 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
     if (!autofillPending.current) return;
     autofillPending.current = false;
     WebAuthnAbortService.cancelCeremony();
+  }
+
+  async function finishPasskey(tenant: string, challengeId: string, credential: AuthenticationResponseJSON) {
+    rememberSite();
+    setMessage(null);
+    setPasskeyError(null);
+    try {
+      answered(await passkeyLogin(tenant, challengeId, credential));
+    } catch (err) {
+      throw new PasskeyRefused(err);
+    }
   }
 
   // The browser's passkey autofill: a conditional ceremony that waits, from page load, for the
@@ -155,17 +164,6 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [site, mfa, link, passkeyOk, passkeysOffAt, autofillRound]);
-
-  async function finishPasskey(tenant: string, challengeId: string, credential: AuthenticationResponseJSON) {
-    rememberSite();
-    setMessage(null);
-    setPasskeyError(null);
-    try {
-      answered(await passkeyLogin(tenant, challengeId, credential));
-    } catch (err) {
-      throw new PasskeyRefused(err);
-    }
-  }
 
   const passkey = useAction(async () => {
     setMessage(null);
@@ -327,13 +325,13 @@ export function LoginPage({ notice }: { notice?: string | undefined }) {
         </form>
         {!link && (
           <div className="sso-buttons" aria-busy={providersLoading || undefined}>
-            {(offerPasskey || providers.length > 0) && <p className="divider">{t('login.or')}</p>}
+            {(offerPasskey || shownProviders.length > 0) && <p className="divider">{t('login.or')}</p>}
             {offerPasskey && (
               <Button className="wide" onClick={() => void passkey.run()} busy={passkey.pending} disabled={!site.trim()}>
                 {t('login.withPasskey')}
               </Button>
             )}
-            {providers.map((p) => (
+            {shownProviders.map((p) => (
               <Button key={p.id} className={`wide sso-${p.kind}`} onClick={() => void sso.run(p)} busy={sso.pending}>
                 <ProviderMark kind={p.kind} />
                 {t('login.withProvider', { name: p.display_name })}

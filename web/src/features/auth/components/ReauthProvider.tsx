@@ -65,14 +65,12 @@ function ReauthDialog({ onDone, onCancel }: { onDone: () => void; onCancel: () =
   const cooldown = useCooldown();
 
   const confirm = useAction(async () => {
-    withPasskey.setError(null);
     const second = !method.data ? {} : useBackup ? { backup_code: backup.trim() } : { code };
     await reauth({ password, ...second });
     onDone();
   });
 
   const withPasskey = useAction(async () => {
-    confirm.setError(null);
     try {
       const start = await reauthPasskeyOptions();
       const credential = await startAuthentication({ optionsJSON: start.publicKey });
@@ -98,6 +96,7 @@ function ReauthDialog({ onDone, onCancel }: { onDone: () => void; onCancel: () =
 
   function submit(e: FormEvent) {
     e.preventDefault();
+    withPasskey.setError(null);
     void confirm.run();
   }
 
@@ -134,7 +133,10 @@ function ReauthDialog({ onDone, onCancel }: { onDone: () => void; onCancel: () =
         <Alert>{message}</Alert>
         {passkeys.data && (
           <>
-            <Button className="wide" onClick={() => void withPasskey.run()} busy={withPasskey.pending} disabled={confirm.pending}>
+            <Button className="wide" onClick={() => {
+                confirm.setError(null);
+                void withPasskey.run();
+              }} busy={withPasskey.pending} disabled={confirm.pending}>
               {t('reauth.usePasskey')}
             </Button>
             <p className="divider">{t('reauth.orPassword')}</p>

@@ -38,15 +38,14 @@ export function SsoCompletePage() {
   const { search } = useLocation();
   const session = useSession();
   const result = search.get('result');
-  const [view, setView] = useState<View>({ kind: 'loading' });
+  const [loaded, setView] = useState<View>({ kind: 'loading' });
+  // No `result` in the address: nothing to redeem.
+  const view: View = result ? loaded : { kind: 'error', message: t('ssoComplete.incomplete'), returnTo: null };
 
   useEffect(() => {
     // Wait for the silent refresh: a "connect" attempt needs the bearer token.
     if (session.status === 'unknown') return;
-    if (!result) {
-      setView({ kind: 'error', message: t('ssoComplete.incomplete'), returnTo: null });
-      return;
-    }
+    if (!result) return; // shown below, while rendering
     let live = true;
     redeem(result).then(
       (res) => {

@@ -8,12 +8,12 @@ import type { ReactNode } from 'react';
 import { ReauthProvider } from '@/features/auth/components/ReauthProvider';
 import { MeContext } from '@/lib/me';
 import { ApiProblem } from '@/lib/problem';
-import type { User } from '../api/users';
-import { SettingsPanel } from './SettingsPanel';
-import { SsoAppsPanel } from './SsoAppsPanel';
-import { UsersPanel } from './UsersPanel';
+import type { User } from '@/features/admin/api/users';
+import { SettingsPanel } from '@/features/admin/components/SettingsPanel';
+import { SsoAppsPanel } from '@/features/admin/components/SsoAppsPanel';
+import { UsersPanel } from '@/features/admin/components/UsersPanel';
 
-vi.mock('../api/users', () => ({
+vi.mock('@/features/admin/api/users', () => ({
   listUsers: vi.fn(),
   createUser: vi.fn(),
   resetTwoFactor: vi.fn(),
@@ -22,8 +22,8 @@ vi.mock('../api/users', () => ({
   sendResetLink: vi.fn(),
   deleteUser: vi.fn(),
 }));
-vi.mock('../api/settings', () => ({ getSettings: vi.fn(), patchSettings: vi.fn() }));
-vi.mock('../api/sso-providers', () => ({
+vi.mock('@/features/admin/api/settings', () => ({ getSettings: vi.fn(), patchSettings: vi.fn() }));
+vi.mock('@/features/admin/api/sso-providers', () => ({
   listProviders: vi.fn(),
   createProvider: vi.fn(),
   patchProvider: vi.fn(),
@@ -34,9 +34,9 @@ vi.mock('@/features/auth/api/get-2fa-method', () => ({ get2faMethod: vi.fn() }))
 vi.mock('@/features/auth/api/reauth', () => ({ reauth: vi.fn() }));
 vi.mock('@/features/auth/api/reauth-email-code', () => ({ sendReauthEmailCode: vi.fn() }));
 
-const users = vi.mocked(await import('../api/users'));
-const settings = vi.mocked(await import('../api/settings'));
-const sso = vi.mocked(await import('../api/sso-providers'));
+const users = vi.mocked(await import('@/features/admin/api/users'));
+const settings = vi.mocked(await import('@/features/admin/api/settings'));
+const sso = vi.mocked(await import('@/features/admin/api/sso-providers'));
 const { get2faMethod } = vi.mocked(await import('@/features/auth/api/get-2fa-method'));
 const { reauth } = vi.mocked(await import('@/features/auth/api/reauth'));
 
