@@ -76,8 +76,9 @@ export function SsoCard({ notice = null }: { notice?: string | null }) {
                       {t('card.disconnect')}
                     </Button>
                   ) : (
+                    // A light button: the providers' marks go on white, as their guidelines ask.
                     <Button
-                      variant="primary"
+                      variant="secondary"
                       onClick={() => void connect.run(p.id)}
                       busy={connect.pending}
                       aria-label={t('card.connectLabel', { name: p.display_name })}
