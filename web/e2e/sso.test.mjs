@@ -56,6 +56,8 @@ describe('single sign-on', () => {
 
       await card.getByRole('button', { name: 'Disconnect Google' }).click();
       await card.getByText('Your Google account is disconnected.').waitFor();
+      // One current message: the banner the connect left is gone.
+      assert.equal(await page.getByText('gus.google@example.com is connected.').count(), 0, 'the connect banner is replaced');
       await google.getByText('Not connected').waitFor();
       await card.getByRole('button', { name: 'Connect Google' }).waitFor();
     });

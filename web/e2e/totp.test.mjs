@@ -3,7 +3,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
+import { focusIsOn } from './focus.mjs';
 import { expectAccessible, freshTotp, signIn, signOut, submitPassword, uniqueEmail, useStack } from './harness.mjs';
+
+const BACKUP_CODES_WORDS =
+  "If you lose your device, you'll need these backup codes to log into your account. Without your device or a backup code, you'll have to contact the administrator to recover your account. We recommend you download them to keep them in a safe place.";
 
 describe('authenticator app', () => {
   const getStack = useStack();
@@ -16,9 +20,18 @@ describe('authenticator app', () => {
     await stack.journey('totp-setup-and-sign-in', async (page) => {
       await signIn(page, email);
       await expectAccessible(page, 'Security Settings, 2FA off');
-      await page.getByRole('button', { name: 'Set Up Authenticator app authentication' }).click();
-
+      const setUp = page.getByRole('button', { name: 'Set Up Authenticator app authentication' });
       const link = page.getByRole('dialog', { name: 'Link the app to your account' });
+
+      // Keyboard: Escape closes the pop-up and focus goes back to Set Up (disabled while the
+      // set-up was requested), not to the page body.
+      await setUp.click();
+      await link.waitFor();
+      await page.keyboard.press('Escape');
+      await link.waitFor({ state: 'hidden' });
+      await focusIsOn(page, 'Set Up Authenticator app authentication');
+
+      await setUp.click();
       await link.waitFor();
       await link.getByRole('img', { name: /QR code/ }).waitFor();
       const secret = (await link.getByTestId('totp-secret').innerText()).trim();
@@ -33,6 +46,8 @@ describe('authenticator app', () => {
 
       const enabled = page.getByRole('dialog', { name: '2FA is enabled' });
       await enabled.waitFor();
+      // The help page's words.
+      await enabled.getByText(BACKUP_CODES_WORDS, { exact: true }).waitFor();
       assert.equal(await enabled.locator('ul[aria-label="Backup codes"] li').count(), 10, 'ten backup codes');
       await enabled.getByRole('button', { name: 'View Backup Codes' }).waitFor();
       await expectAccessible(page, 'the "2FA is enabled" pop-up');

@@ -2,6 +2,7 @@
 // code that arrives at the SMTP sink; then sign in with an e-mailed code.
 import { describe, test } from 'node:test';
 
+import { focusIsOn } from './focus.mjs';
 import { AGENT_PASSWORD, expectAccessible, signIn, signOut, submitPassword, uniqueEmail, useStack } from './harness.mjs';
 
 describe('turn off and switch method', () => {
@@ -21,8 +22,17 @@ describe('turn off and switch method', () => {
       await app.getByText('Active').waitFor();
       await mail.getByText('You can only choose one method').waitFor();
 
-      await page.getByRole('button', { name: 'Turn off Authenticator app authentication' }).click();
+      const turnOff = page.getByRole('button', { name: 'Turn off Authenticator app authentication' });
       const off = page.getByRole('dialog', { name: 'Turn off two-factor authentication?' });
+      // Keyboard: Escape closes the confirmation (whose password field took focus) and focus
+      // goes back to Turn off, not to the page body.
+      await turnOff.click();
+      await off.getByLabel('Password').waitFor();
+      await page.keyboard.press('Escape');
+      await off.waitFor({ state: 'hidden' });
+      await focusIsOn(page, 'Turn off Authenticator app authentication');
+
+      await turnOff.click();
       // A wrong password first: the dialog says so and stays.
       await off.getByLabel('Password').fill('not-the-password');
       await off.getByRole('button', { name: 'Confirm' }).click();

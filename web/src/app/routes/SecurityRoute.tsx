@@ -28,13 +28,13 @@ export function SecurityRoute() {
       {setupRequired && (
         <Alert kind="warning">{t('securityRoute.mfaSetupRequired')}</Alert>
       )}
-      <Alert kind="success">{notice}</Alert>
       <TwoFactorCard email={me?.email} onChanged={() => setupRequired && reload()} />
       {/* A passkey also satisfies the site's "require 2FA" policy: offered during that set-up too. */}
       <PasskeysCard onChanged={() => setupRequired && reload()} />
       {!setupRequired && (
         <>
-          <SsoCard />
+          {/* The message the return from an SSO provider left: the SSO card shows it, until its next action. */}
+          <SsoCard notice={notice} />
           <ChangePasswordCard onChanged={() => setDevicesVersion((v) => v + 1)} />
           <DevicesCard version={devicesVersion} />
         </>

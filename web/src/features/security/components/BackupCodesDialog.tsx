@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Alert, Loading } from '@/components/Alert';
 import { Button } from '@/components/Button';
 import { Dialog } from '@/components/Dialog';
@@ -11,7 +12,12 @@ import { regenerateBackupCodes } from '../api/regenerate-backup-codes';
 import { BackupCodeList } from './BackupCodeList';
 
 /** "View Backup Codes": each code with its status, Download, Generate new codes. */
-export function BackupCodesDialog({ onClose, onChanged }: { onClose: () => void; onChanged: () => void }) {
+export function BackupCodesDialog({
+  onClose,
+  onChanged,
+  ...focus
+}: { onClose: () => void; onChanged: () => void; opener?: HTMLElement | null; fallbackFocus?: HTMLElement | null }) {
+  const { t } = useTranslation('security');
   const sensitive = useSensitive();
   const [codes, setCodes] = useState<BackupCodes | null>(null);
   const [confirming, setConfirming] = useState(false);
@@ -34,7 +40,7 @@ export function BackupCodesDialog({ onClose, onChanged }: { onClose: () => void;
   const download = useAction(async () => {
     const text = await sensitive(downloadBackupCodes);
     saveTextFile(text);
-    setNotice('Backup codes downloaded as cloudcx-backup-codes.txt.');
+    setNotice(t('backupCodes.downloaded'));
     setCodes((c) => (c ? { ...c, downloaded_at: new Date().toISOString() } : c));
     onChanged();
   });
@@ -42,7 +48,7 @@ export function BackupCodesDialog({ onClose, onChanged }: { onClose: () => void;
   const regenerate = useAction(async () => {
     await sensitive(regenerateBackupCodes);
     setConfirming(false);
-    setNotice('New backup codes generated. The old codes no longer work: download the new ones.');
+    setNotice(t('backupCodes.generated'));
     setCodes(await sensitive(getBackupCodes));
     onChanged();
   });
@@ -52,43 +58,47 @@ export function BackupCodesDialog({ onClose, onChanged }: { onClose: () => void;
 
   return (
     <Dialog
-      title="Backup Codes"
+      {...focus}
+      title={t('backupCodes.title')}
       onClose={onClose}
       dismissable={!busy}
       footer={
         confirming ? (
           <>
             <Button onClick={() => setConfirming(false)} disabled={regenerate.pending}>
-              Cancel
+              {t('actions.cancel')}
             </Button>
             <Button variant="danger" onClick={() => void regenerate.run()} busy={regenerate.pending} autoFocus>
-              Generate new codes
+              {t('backupCodes.generate')}
             </Button>
           </>
         ) : (
           <>
             <Button onClick={() => setConfirming(true)} disabled={!codes || busy}>
-              Generate new codes
+              {t('backupCodes.generate')}
             </Button>
             <Button variant="primary" onClick={() => void download.run()} busy={download.pending} disabled={!codes}>
-              Download
+              {t('actions.download')}
             </Button>
           </>
         )
       }
     >
-      <p>Each backup code signs you in once when you cannot use your usual method. Keep them somewhere safe.</p>
+      {/* The help page's words, the same for every method. */}
+      <p>{t('backupCodes.keepSafe')}</p>
       <Alert>{error ? problemMessage(error) : null}</Alert>
       <Alert kind="success">{notice}</Alert>
       {confirming && (
-        <Alert kind="warning">Generate new codes? Your current backup codes will stop working at once.</Alert>
+        <Alert kind="warning">{t('backupCodes.confirmGenerate')}</Alert>
       )}
-      {load.pending && !codes && <Loading label="Loading backup codes…" />}
+      {load.pending && !codes && <Loading label={t('backupCodes.loading')} />}
       {codes && (
         <>
           <p className="muted">
-            {codes.codes.filter((c) => !c.used).length} of {codes.codes.length} codes unused
-            {codes.downloaded_at ? '' : ' · not downloaded yet'}
+            {t(codes.downloaded_at ? 'backupCodes.unused' : 'backupCodes.unusedNotDownloaded', {
+              unused: codes.codes.filter((c) => !c.used).length,
+              total: codes.codes.length,
+            })}
           </p>
           <BackupCodeList codes={codes.codes} />
         </>

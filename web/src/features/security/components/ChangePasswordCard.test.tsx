@@ -3,7 +3,9 @@ import { render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { ApiProblem } from '@/lib/problem';
 import { ReauthContext } from '@/lib/reauth';
-import { ChangePasswordCard, PASSWORD_CHANGED } from './ChangePasswordCard';
+import { ChangePasswordCard } from './ChangePasswordCard';
+
+const PASSWORD_CHANGED = 'Your password was changed. Your other devices were signed out.';
 
 vi.mock('../api/change-password', () => ({ changePassword: vi.fn() }));
 const { changePassword } = await import('../api/change-password');

@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Alert } from '@/components/Alert';
 import { Button } from '@/components/Button';
 import { Field } from '@/components/Field';
@@ -9,10 +10,9 @@ import { useSensitive } from '@/lib/reauth';
 import { useAction } from '@/lib/use-async';
 import { changePassword } from '../api/change-password';
 
-export const PASSWORD_CHANGED = 'Your password was changed. Your other devices were signed out.';
-
 /** Edit Profile → "Change password": current, new, repeat. Needs a fresh sign-in. */
 export function ChangePasswordCard({ onChanged }: { onChanged?: () => void }) {
+  const { t } = useTranslation('security');
   const sensitive = useSensitive();
   const [current, setCurrent] = useState('');
   const [password, setPassword] = useState('');
@@ -26,7 +26,7 @@ export function ChangePasswordCard({ onChanged }: { onChanged?: () => void }) {
     setCurrent('');
     setPassword('');
     setRepeat('');
-    setNotice(PASSWORD_CHANGED);
+    setNotice(t('password.changed'));
     onChanged?.();
   });
 
@@ -45,13 +45,13 @@ export function ChangePasswordCard({ onChanged }: { onChanged?: () => void }) {
 
   return (
     <section className="card" aria-labelledby="password-title">
-      <h2 id="password-title">Change password</h2>
-      <p className="muted">After the change, every other device signed in to your account is signed out.</p>
+      <h2 id="password-title">{t('password.title')}</h2>
+      <p className="muted">{t('password.intro')}</p>
       <Alert kind="success">{notice}</Alert>
       <Alert>{err && !weak && !wrongCurrent ? problemMessage(err, 'change_password') : null}</Alert>
       <form onSubmit={onSubmit} noValidate className="narrow-form">
         <Field
-          label="Current password"
+          label={t('password.current')}
           type="password"
           name="current_password"
           autoComplete="current-password"
@@ -79,7 +79,7 @@ export function ChangePasswordCard({ onChanged }: { onChanged?: () => void }) {
           repeatError={check?.field === 'repeat' ? check.message : null}
         />
         <Button type="submit" variant="primary" busy={submit.pending} disabled={!current || !password || !repeat}>
-          Change password
+          {t('password.submit')}
         </Button>
       </form>
     </section>

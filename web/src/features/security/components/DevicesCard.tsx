@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { Trans, useTranslation } from 'react-i18next';
 import { Alert, Loading } from '@/components/Alert';
 import { Button } from '@/components/Button';
 import { formatTime } from '@/lib/format';
@@ -17,6 +18,7 @@ import { TrustedDevices } from './TrustedDevices';
  * (after a password change ended the other sessions).
  */
 export function DevicesCard({ version = 0 }: { version?: number }) {
+  const { t } = useTranslation('security');
   const sessions = useAsync(listSessions, [version]);
   const sensitive = useSensitive();
   const [notice, setNotice] = useState<string | null>(null);
@@ -29,7 +31,7 @@ export function DevicesCard({ version = 0 }: { version?: number }) {
     setBusyId(s.id);
     try {
       await sensitive(() => deleteSession(s.id));
-      setNotice(`${deviceName(s)} was signed out.`);
+      setNotice(t('devices.signedOut', { device: deviceName(s) }));
     } catch (err) {
       if (!hasCode(err, 'not_found')) throw err;
       setNotice(problemMessage(err, 'sign_out_session'));
@@ -42,7 +44,7 @@ export function DevicesCard({ version = 0 }: { version?: number }) {
   const signOutOthers = useAction(async () => {
     setNotice(null);
     await sensitive(revokeOtherSessions);
-    setNotice('Your other devices were signed out.');
+    setNotice(t('devices.othersSignedOut'));
     sessions.reload();
     setTrustVersion((v) => v + 1);
   });
@@ -54,30 +56,34 @@ export function DevicesCard({ version = 0 }: { version?: number }) {
   return (
     <section className="card" aria-labelledby="devices-title" aria-busy={sessions.loading || undefined}>
       <div className="row spread">
-        <h2 id="devices-title">Devices</h2>
+        <h2 id="devices-title">{t('devices.title')}</h2>
         {others.length > 0 && (
           <Button variant="danger" onClick={() => void signOutOthers.run()} busy={signOutOthers.pending}>
-            Sign out other devices
+            {t('devices.signOutOthers')}
           </Button>
         )}
       </div>
-      <p className="muted">Where your account is signed in. Sign out a device you do not recognise, then change your password.</p>
+      <p className="muted">{t('devices.intro')}</p>
       <Alert kind="success">{notice}</Alert>
       <Alert>{error ? problemMessage(error) : null}</Alert>
-      {sessions.loading && !list && <Loading label="Loading devices…" />}
-      {list && list.length === 0 && <p className="empty">No devices are signed in.</p>}
+      {sessions.loading && !list && <Loading label={t('devices.loading')} />}
+      {list && list.length === 0 && <p className="empty">{t('devices.none')}</p>}
       {list && list.length > 0 && (
-        <ul className="method-list" aria-label="Signed-in devices">
+        <ul className="method-list" aria-label={t('devices.listLabel')}>
           {list.map((s) => (
             <li key={s.id} className="method device">
               <div>
                 <h3>
-                  {deviceName(s)} {s.current && <span className="badge badge-ok">This device</span>}
+                  {deviceName(s)} {s.current && <span className="badge badge-ok">{t('devices.thisDevice')}</span>}
                 </h3>
                 <p className="muted small">
-                  {s.ip ? <>IP address {s.ip} · </> : null}
-                  Signed in <time dateTime={s.created_at}>{formatTime(s.created_at)}</time> · Last used{' '}
-                  <time dateTime={s.last_used_at}>{formatTime(s.last_used_at)}</time>
+                  {s.ip ? t('devices.ip', { ip: s.ip }) : null}
+                  <Trans
+                    t={t}
+                    i18nKey="devices.signedInLastUsed"
+                    values={{ created: formatTime(s.created_at), used: formatTime(s.last_used_at) }}
+                    components={{ created: <time dateTime={s.created_at} />, used: <time dateTime={s.last_used_at} /> }}
+                  />
                 </p>
               </div>
               {!s.current && (
@@ -86,9 +92,9 @@ export function DevicesCard({ version = 0 }: { version?: number }) {
                     onClick={() => void signOutOne.run(s)}
                     busy={busyId === s.id}
                     disabled={busyId !== null || signOutOthers.pending}
-                    aria-label={`Sign out ${deviceName(s)}${s.ip ? ` (${s.ip})` : ''}`}
+                    aria-label={s.ip ? t('devices.signOutLabelIp', { device: deviceName(s), ip: s.ip }) : t('devices.signOutLabel', { device: deviceName(s) })}
                   >
-                    Sign out
+                    {t('devices.signOut')}
                   </Button>
                 </div>
               )}
@@ -96,7 +102,7 @@ export function DevicesCard({ version = 0 }: { version?: number }) {
           ))}
         </ul>
       )}
-      {list && list.length > 0 && others.length === 0 && <p className="muted small">No other device is signed in.</p>}
+      {list && list.length > 0 && others.length === 0 && <p className="muted small">{t('devices.noOthers')}</p>}
       <TrustedDevices version={version + trustVersion} />
     </section>
   );

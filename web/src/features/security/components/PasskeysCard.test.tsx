@@ -4,7 +4,9 @@ import userEvent from '@testing-library/user-event';
 import { ReauthContext } from '@/lib/reauth';
 import { ApiProblem } from '@/lib/problem';
 import type { Passkey } from '../api/list-passkeys';
-import { PASSKEYS_OFF, PasskeysCard } from './PasskeysCard';
+import { PasskeysCard } from './PasskeysCard';
+
+const PASSKEYS_OFF = "Your site has turned passkeys off: they can't be added or used to sign in for now.";
 
 vi.mock('@simplewebauthn/browser', async (original) => ({
   ...(await original<typeof import('@simplewebauthn/browser')>()),

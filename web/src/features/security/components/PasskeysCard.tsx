@@ -1,10 +1,12 @@
 import { startRegistration, WebAuthnAbortService } from '@simplewebauthn/browser';
 import { useState, type FormEvent, type KeyboardEvent } from 'react';
+import { Trans, useTranslation } from 'react-i18next';
 import { Alert, Loading } from '@/components/Alert';
 import { Button } from '@/components/Button';
 import { Dialog } from '@/components/Dialog';
 import { Field } from '@/components/Field';
 import { formatTime } from '@/lib/format';
+import i18n from '@/lib/i18n';
 import { passkeyAborted, passkeyMessage, passkeyUnavailable } from '@/lib/passkeys';
 import { hasCode, problemMessage } from '@/lib/problem';
 import { useSensitive } from '@/lib/reauth';
@@ -16,11 +18,10 @@ import { passkeyOptions } from '../api/passkey-options';
 import { renamePasskey } from '../api/rename-passkey';
 
 const NAME_MAX = 64;
-export const PASSKEYS_OFF = "Your site has turned passkeys off: they can't be added or used to sign in for now.";
 
 /** "Synced" (backup eligible: a password manager or platform copies it) or bound to one device. */
 export function passkeyKind(p: Pick<Passkey, 'kind'>): string {
-  return p.kind === 'synced' ? 'Synced' : 'This device only';
+  return i18n.t(p.kind === 'synced' ? 'security:passkeys.synced' : 'security:passkeys.deviceOnly');
 }
 
 /**
@@ -30,6 +31,7 @@ export function passkeyKind(p: Pick<Passkey, 'kind'>): string {
  * "require 2FA" policy.
  */
 export function PasskeysCard({ onChanged }: { onChanged?: () => void }) {
+  const { t } = useTranslation('security');
   const passkeys = useAsync(listPasskeys, []);
   const sensitive = useSensitive();
   const [unavailable] = useState(passkeyUnavailable);
@@ -43,7 +45,7 @@ export function PasskeysCard({ onChanged }: { onChanged?: () => void }) {
     setNotice(null);
     try {
       await sensitive(() => deletePasskey(p.id));
-      setNotice(`The passkey “${p.name}” was removed. Also delete it from your device or password manager.`);
+      setNotice(t('passkeys.removed', { name: p.name }));
     } catch (err) {
       if (!hasCode(err, 'not_found')) throw err;
       setNotice(problemMessage(err, 'passkey'));
@@ -63,25 +65,22 @@ export function PasskeysCard({ onChanged }: { onChanged?: () => void }) {
   return (
     <section className="card" aria-labelledby="passkeys-title" aria-busy={passkeys.loading || undefined}>
       <div className="row spread">
-        <h2 id="passkeys-title">Passkeys</h2>
+        <h2 id="passkeys-title">{t('passkeys.title')}</h2>
         {!off && (
           <Button variant="primary" onClick={() => (setNotice(null), setAdding(true))} disabled={unavailable !== null}>
-            Add a passkey
+            {t('passkeys.add')}
           </Button>
         )}
       </div>
-      <p className="muted">
-        Sign in with your fingerprint, face or device PIN instead of your password. A passkey only works on this site, so it
-        can't be phished.
-      </p>
+      <p className="muted">{t('passkeys.intro')}</p>
       {!off && unavailable && <Alert kind="info">{unavailable}</Alert>}
-      {off && <Alert kind="info">{PASSKEYS_OFF}</Alert>}
+      {off && <Alert kind="info">{t('passkeys.siteOff')}</Alert>}
       <Alert kind="success">{notice}</Alert>
       <Alert>{error}</Alert>
-      {passkeys.loading && !list && <Loading label="Loading passkeys…" />}
-      {list && list.length === 0 && <p className="empty">You haven't added a passkey yet.</p>}
+      {passkeys.loading && !list && <Loading label={t('passkeys.loading')} />}
+      {list && list.length === 0 && <p className="empty">{t('passkeys.none')}</p>}
       {list && list.length > 0 && (
-        <ul className="method-list" aria-label="Your passkeys">
+        <ul className="method-list" aria-label={t('passkeys.listLabel')}>
           {list.map((p) =>
             editing === p.id ? (
               <li key={p.id} className="method device">
@@ -90,7 +89,7 @@ export function PasskeysCard({ onChanged }: { onChanged?: () => void }) {
                   onCancel={() => setEditing(null)}
                   onSaved={(saved) => {
                     setEditing(null);
-                    setNotice(`The passkey is now called “${saved.name}”.`);
+                    setNotice(t('passkeys.renamed', { name: saved.name }));
                     passkeys.setData(list.map((x) => (x.id === saved.id ? saved : x)));
                   }}
                 />
@@ -102,22 +101,31 @@ export function PasskeysCard({ onChanged }: { onChanged?: () => void }) {
                     {p.name} <span className="badge badge-muted">{passkeyKind(p)}</span>
                   </h3>
                   <p className="muted small">
-                    Added <time dateTime={p.created_at}>{formatTime(p.created_at)}</time> ·{' '}
+                    <Trans
+                      t={t}
+                      i18nKey="passkeys.added"
+                      values={{ when: formatTime(p.created_at) }}
+                      components={{ time: <time dateTime={p.created_at} /> }}
+                    />{' '}
+                    ·{' '}
                     {p.last_used_at ? (
-                      <>
-                        Last used <time dateTime={p.last_used_at}>{formatTime(p.last_used_at)}</time>
-                      </>
+                      <Trans
+                        t={t}
+                        i18nKey="passkeys.lastUsed"
+                        values={{ when: formatTime(p.last_used_at) }}
+                        components={{ time: <time dateTime={p.last_used_at} /> }}
+                      />
                     ) : (
-                      'Never used'
+                      t('passkeys.neverUsed')
                     )}
                   </p>
                 </div>
                 <div className="method-actions">
-                  <Button onClick={() => (setNotice(null), setEditing(p.id))} aria-label={`Rename ${p.name}`}>
-                    Rename
+                  <Button onClick={() => (setNotice(null), setEditing(p.id))} aria-label={t('passkeys.renameLabel', { name: p.name })}>
+                    {t('passkeys.rename')}
                   </Button>
-                  <Button variant="danger" onClick={() => (setNotice(null), remove.setError(null), setRemoving(p))} aria-label={`Remove ${p.name}`}>
-                    Remove
+                  <Button variant="danger" onClick={() => (setNotice(null), remove.setError(null), setRemoving(p))} aria-label={t('passkeys.removeLabel', { name: p.name })}>
+                    {t('passkeys.remove')}
                   </Button>
                 </div>
               </li>
@@ -135,7 +143,7 @@ export function PasskeysCard({ onChanged }: { onChanged?: () => void }) {
           }}
           onAdded={(p) => {
             setAdding(false);
-            setNotice(`The passkey “${p.name}” was added. You can now sign in with it.`);
+            setNotice(t('passkeys.addedNotice', { name: p.name }));
             passkeys.reload();
             onChanged?.();
           }}
@@ -144,24 +152,23 @@ export function PasskeysCard({ onChanged }: { onChanged?: () => void }) {
       )}
       {removing && (
         <Dialog
-          title="Remove this passkey?"
+          title={t('passkeys.removeTitle')}
           size="small"
           onClose={() => setRemoving(null)}
           dismissable={!remove.pending}
           footer={
             <>
               <Button onClick={() => setRemoving(null)} disabled={remove.pending}>
-                Cancel
+                {t('actions.cancel')}
               </Button>
               <Button variant="danger" onClick={() => void remove.run(removing)} busy={remove.pending}>
-                Remove
+                {t('passkeys.remove')}
               </Button>
             </>
           }
         >
           <p>
-            You will no longer be able to sign in with <strong>{removing.name}</strong>. Also delete it from your device or
-            password manager.
+            <Trans t={t} i18nKey="passkeys.removeText" values={{ name: removing.name }} components={{ strong: <strong /> }} />
           </p>
           <Alert>{remove.error ? problemMessage(remove.error, 'passkey') : null}</Alert>
         </Dialog>
@@ -183,6 +190,7 @@ function AddPasskeyDialog({
   onSiteOff: () => void;
   run: Sensitive;
 }) {
+  const { t } = useTranslation('security');
   const [name, setName] = useState('');
 
   const add = useAction(async () => {
@@ -215,28 +223,28 @@ function AddPasskeyDialog({
   const err = add.error ? passkeyMessage(add.error, 'passkey') : null;
   return (
     <Dialog
-      title="Add a passkey"
+      title={t('passkeys.addTitle')}
       size="small"
       onClose={cancel}
       footer={
         <>
-          <Button onClick={cancel}>Cancel</Button>
+          <Button onClick={cancel}>{t('actions.cancel')}</Button>
           <Button type="submit" form="add-passkey-form" variant="primary" busy={add.pending}>
-            Continue
+            {t('actions.continue')}
           </Button>
         </>
       }
     >
       <form id="add-passkey-form" onSubmit={submit} noValidate>
-        <p>Give the passkey a name, then follow your browser's steps to create it.</p>
+        <p>{t('passkeys.addText')}</p>
         <Alert>{err}</Alert>
         <Field
-          label="Passkey name"
+          label={t('passkeys.name')}
           name="passkey_name"
           autoComplete="off"
           maxLength={NAME_MAX}
-          placeholder="e.g. Work laptop"
-          hint="Optional. Helps you tell your passkeys apart."
+          placeholder={t('passkeys.namePlaceholder')}
+          hint={t('passkeys.nameHint')}
           value={name}
           onChange={(e) => setName(e.target.value)}
           autoFocus
@@ -247,6 +255,7 @@ function AddPasskeyDialog({
 }
 
 function RenameForm({ passkey, onCancel, onSaved }: { passkey: Passkey; onCancel: () => void; onSaved: (p: Passkey) => void }) {
+  const { t } = useTranslation('security');
   const [name, setName] = useState(passkey.name);
   const save = useAction(async () => {
     onSaved(await renamePasskey(passkey.id, name.trim()));
@@ -265,9 +274,9 @@ function RenameForm({ passkey, onCancel, onSaved }: { passkey: Passkey; onCancel
   }
 
   return (
-    <form className="rename-form" onSubmit={submit} onKeyDown={onKeyDown} noValidate aria-label={`Rename ${passkey.name}`}>
+    <form className="rename-form" onSubmit={submit} onKeyDown={onKeyDown} noValidate aria-label={t('passkeys.renameLabel', { name: passkey.name })}>
       <Field
-        label="New name"
+        label={t('passkeys.newName')}
         name="passkey_name"
         autoComplete="off"
         maxLength={NAME_MAX}
@@ -278,10 +287,10 @@ function RenameForm({ passkey, onCancel, onSaved }: { passkey: Passkey; onCancel
       />
       <div className="method-actions">
         <Button type="submit" variant="primary" busy={save.pending} disabled={!name.trim()}>
-          Save
+          {t('actions.save')}
         </Button>
         <Button onClick={onCancel} disabled={save.pending}>
-          Cancel
+          {t('actions.cancel')}
         </Button>
       </div>
     </form>

@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Alert } from '@/components/Alert';
 import { Button } from '@/components/Button';
 import { CodeInput } from '@/components/CodeInput';
@@ -13,6 +14,9 @@ import { setupEmail } from '../api/setup-email';
 import type { TotpSetup } from '../api/setup-totp';
 import { BackupCodeList } from './BackupCodeList';
 
+/** Where focus goes back when the dialog closes (see `Dialog`). */
+type Focus = { opener?: HTMLElement | null; fallbackFocus?: HTMLElement | null };
+
 function useConfirm(method: Method, onEnabled: (r: TwoFactorEnabled) => void) {
   const sensitive = useSensitive();
   const [code, setCode] = useState('');
@@ -21,7 +25,13 @@ function useConfirm(method: Method, onEnabled: (r: TwoFactorEnabled) => void) {
 }
 
 /** E-mail method: the code was just sent; "Enter the Authentication Code". */
-export function EmailSetupDialog({ email, onClose, onEnabled }: { email: string | undefined; onClose: () => void; onEnabled: (r: TwoFactorEnabled) => void }) {
+export function EmailSetupDialog({
+  email,
+  onClose,
+  onEnabled,
+  ...focus
+}: { email: string | undefined; onClose: () => void; onEnabled: (r: TwoFactorEnabled) => void } & Focus) {
+  const { t } = useTranslation('security');
   const { code, setCode, action } = useConfirm('email', onEnabled);
   const sensitive = useSensitive();
   const cooldown = useCooldown(60);
@@ -29,7 +39,7 @@ export function EmailSetupDialog({ email, onClose, onEnabled }: { email: string 
   const resend = useAction(async () => {
     await sensitive(setupEmail);
     cooldown.start(60);
-    setNotice('A new code is on its way. The previous code no longer works.');
+    setNotice(t('emailSetup.resent'));
   });
   function submit(e: FormEvent) {
     e.preventDefault();
@@ -38,28 +48,29 @@ export function EmailSetupDialog({ email, onClose, onEnabled }: { email: string 
   const error = action.error ?? resend.error;
   return (
     <Dialog
-      title="Enter the Authentication Code"
+      {...focus}
+      title={t('emailSetup.title')}
       onClose={onClose}
       dismissable={!action.pending}
       size="small"
       footer={
         <>
           <Button onClick={onClose} disabled={action.pending}>
-            Cancel
+            {t('actions.cancel')}
           </Button>
           <Button type="submit" form="email-setup-form" variant="primary" busy={action.pending} disabled={code.length !== 6}>
-            Confirm
+            {t('actions.confirm')}
           </Button>
         </>
       }
     >
       <form id="email-setup-form" onSubmit={submit} noValidate>
-        <p>We sent a 6-digit code to {email ?? 'your e-mail address'}. Enter it to turn on e-mail authentication.</p>
+        <p>{t('emailSetup.sent', { email: email ?? t('emailSetup.yourAddress') })}</p>
         <Alert>{error ? problemMessage(error) : null}</Alert>
         <Alert kind="info">{notice}</Alert>
         <CodeInput value={code} onChange={setCode} autoFocus />
         <Button variant="link" onClick={() => void resend.run()} busy={resend.pending} disabled={cooldown.left > 0}>
-          {cooldown.left > 0 ? `Resend code (${cooldown.left} s)` : 'Resend code'}
+          {cooldown.left > 0 ? t('emailSetup.resendIn', { seconds: cooldown.left }) : t('emailSetup.resend')}
         </Button>
       </form>
     </Dialog>
@@ -67,7 +78,13 @@ export function EmailSetupDialog({ email, onClose, onEnabled }: { email: string 
 }
 
 /** Authenticator app: "Link the app to your account" (QR and secret), "Next", then the code. */
-export function TotpSetupDialog({ setup, onClose, onEnabled }: { setup: TotpSetup; onClose: () => void; onEnabled: (r: TwoFactorEnabled) => void }) {
+export function TotpSetupDialog({
+  setup,
+  onClose,
+  onEnabled,
+  ...focus
+}: { setup: TotpSetup; onClose: () => void; onEnabled: (r: TwoFactorEnabled) => void } & Focus) {
+  const { t } = useTranslation('security');
   const { code, setCode, action } = useConfirm('totp', onEnabled);
   const [step, setStep] = useState<'link' | 'code'>('link');
   const [copied, setCopied] = useState(false);
@@ -91,35 +108,36 @@ export function TotpSetupDialog({ setup, onClose, onEnabled }: { setup: TotpSetu
   if (step === 'link') {
     return (
       <Dialog
-        title="Link the app to your account"
+        {...focus}
+        title={t('totpSetup.linkTitle')}
         onClose={onClose}
         footer={
           <>
-            <Button onClick={onClose}>Cancel</Button>
+            <Button onClick={onClose}>{t('actions.cancel')}</Button>
             <Button variant="primary" onClick={() => setStep('code')}>
-              Next
+              {t('actions.next')}
             </Button>
           </>
         }
       >
         <ol className="steps">
-          <li>Open an authenticator app such as Google Authenticator or Microsoft Authenticator.</li>
-          <li>Scan this QR code, or enter the secret key by hand.</li>
+          <li>{t('totpSetup.openApp')}</li>
+          <li>{t('totpSetup.scan')}</li>
         </ol>
         <img
           className="qr"
           width={200}
           height={200}
-          alt="QR code to scan with your authenticator app"
+          alt={t('totpSetup.qrAlt')}
           src={`data:image/svg+xml;utf8,${encodeURIComponent(setup.qr_svg)}`}
         />
         <div className="secret">
-          <span id="totp-secret-label">Secret key</span>
+          <span id="totp-secret-label">{t('totpSetup.secretKey')}</span>
           <code id="totp-secret" aria-labelledby="totp-secret-label" data-testid="totp-secret">
             {setup.secret}
           </code>
-          <Button onClick={() => void copy()} aria-label="Copy secret key">
-            {copied ? 'Copied' : 'Copy'}
+          <Button onClick={() => void copy()} aria-label={t('totpSetup.copySecret')}>
+            {copied ? t('totpSetup.copied') : t('totpSetup.copy')}
           </Button>
         </div>
       </Dialog>
@@ -128,23 +146,24 @@ export function TotpSetupDialog({ setup, onClose, onEnabled }: { setup: TotpSetu
 
   return (
     <Dialog
-      title="Enter the Authentication Code"
+      {...focus}
+      title={t('totpSetup.codeTitle')}
       onClose={onClose}
       dismissable={!action.pending}
       size="small"
       footer={
         <>
           <Button onClick={() => setStep('link')} disabled={action.pending}>
-            Back
+            {t('actions.back')}
           </Button>
           <Button type="submit" form="totp-setup-form" variant="primary" busy={action.pending} disabled={code.length !== 6}>
-            Confirm
+            {t('actions.confirm')}
           </Button>
         </>
       }
     >
       <form id="totp-setup-form" onSubmit={submit} noValidate>
-        <p>Enter the 6-digit code your authenticator app shows for CloudCX.</p>
+        <p>{t('totpSetup.enterCode')}</p>
         <Alert>{action.error ? problemMessage(action.error) : null}</Alert>
         <CodeInput value={code} onChange={setCode} autoFocus />
       </form>
@@ -153,7 +172,14 @@ export function TotpSetupDialog({ setup, onClose, onEnabled }: { setup: TotpSetu
 }
 
 /** "2FA is enabled": the ten backup codes, shown once here. */
-export function EnabledDialog({ result, onClose, onViewCodes, onDownloaded }: { result: TwoFactorEnabled; onClose: () => void; onViewCodes: () => void; onDownloaded: () => void }) {
+export function EnabledDialog({
+  result,
+  onClose,
+  onViewCodes,
+  onDownloaded,
+  ...focus
+}: { result: TwoFactorEnabled; onClose: () => void; onViewCodes: () => void; onDownloaded: () => void } & Focus) {
+  const { t } = useTranslation('security');
   const sensitive = useSensitive();
   const [done, setDone] = useState(false);
   const download = useAction(async () => {
@@ -163,26 +189,26 @@ export function EnabledDialog({ result, onClose, onViewCodes, onDownloaded }: { 
   });
   return (
     <Dialog
-      title="2FA is enabled"
+      {...focus}
+      title={t('enabled.title')}
       onClose={onClose}
       footer={
         <>
-          <Button onClick={onViewCodes}>View Backup Codes</Button>
+          <Button onClick={onViewCodes}>{t('twoFactor.viewBackupCodes')}</Button>
           <Button onClick={() => void download.run()} busy={download.pending}>
-            Download
+            {t('actions.download')}
           </Button>
           <Button variant="primary" onClick={onClose}>
-            Done
+            {t('actions.done')}
           </Button>
         </>
       }
     >
-      <p>
-        From now on you sign in with your password and {result.method === 'email' ? 'a code sent to your e-mail' : 'a code from your authenticator app'}.
-      </p>
-      <p>Save these backup codes. Each one signs you in once if you lose access to your {result.method === 'email' ? 'e-mail' : 'app'}.</p>
+      <p>{result.method === 'email' ? t('enabled.signInEmail') : t('enabled.signInTotp')}</p>
+      {/* The help page's words, the same for every method. */}
+      <p>{t('backupCodes.keepSafe')}</p>
       <Alert>{download.error ? problemMessage(download.error) : null}</Alert>
-      <Alert kind="success">{done ? 'Backup codes downloaded as cloudcx-backup-codes.txt.' : null}</Alert>
+      <Alert kind="success">{done ? t('backupCodes.downloaded') : null}</Alert>
       <BackupCodeList codes={result.backup_codes.map((code) => ({ code }))} />
     </Dialog>
   );

@@ -1,6 +1,9 @@
 import { useState } from 'react';
+import { Trans, useTranslation } from 'react-i18next';
 import { Alert, Loading } from '@/components/Alert';
 import { Button } from '@/components/Button';
+import { formatDate } from '@/lib/format';
+import i18n from '@/lib/i18n';
 import { hasCode, problemMessage } from '@/lib/problem';
 import { useAction, useAsync } from '@/lib/use-async';
 import {
@@ -10,14 +13,8 @@ import {
   type TrustedDevice,
 } from '../api/trusted-devices';
 
-/** A date from the API (RFC 3339) in the reader's locale, without the time of day. */
-function formatDate(iso: string): string {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleDateString();
-}
-
 function label(d: Pick<TrustedDevice, 'label'>): string {
-  return d.label.trim() || 'Unknown device';
+  return d.label.trim() || i18n.t('security:trusted.unknown');
 }
 
 /**
@@ -26,6 +23,7 @@ function label(d: Pick<TrustedDevice, 'label'>): string {
  * other devices" forgot the others).
  */
 export function TrustedDevices({ version = 0 }: { version?: number }) {
+  const { t } = useTranslation('security');
   const devices = useAsync(listTrustedDevices, [version]);
   const [notice, setNotice] = useState<string | null>(null);
   const [busyId, setBusyId] = useState<string | null>(null);
@@ -35,7 +33,7 @@ export function TrustedDevices({ version = 0 }: { version?: number }) {
     setBusyId(d.id);
     try {
       await forgetTrustedDevice(d.id);
-      setNotice(`${label(d)} will ask for the second factor again.`);
+      setNotice(t('trusted.forgotten', { device: label(d) }));
     } catch (err) {
       // Already forgotten (another tab, or it expired): the reload shows the list as it is.
       if (!hasCode(err, 'not_found')) throw err;
@@ -48,7 +46,7 @@ export function TrustedDevices({ version = 0 }: { version?: number }) {
   const forgetAll = useAction(async () => {
     setNotice(null);
     await forgetAllTrustedDevices();
-    setNotice('Every device will ask for the second factor again.');
+    setNotice(t('trusted.allForgotten'));
     devices.reload();
   });
 
@@ -58,30 +56,33 @@ export function TrustedDevices({ version = 0 }: { version?: number }) {
   return (
     <div className="trusted-devices" aria-busy={devices.loading || undefined}>
       <div className="row spread">
-        <h3 id="trusted-devices-title">Trusted devices</h3>
+        <h3 id="trusted-devices-title">{t('trusted.title')}</h3>
         {list && list.length > 0 && (
           <Button variant="danger" onClick={() => void forgetAll.run()} busy={forgetAll.pending} disabled={busyId !== null}>
-            Forget all
+            {t('trusted.forgetAll')}
           </Button>
         )}
       </div>
-      <p className="muted">
-        Devices where you chose "Remember this device": they still need your password, but not the second factor.
-      </p>
+      <p className="muted">{t('trusted.intro')}</p>
       <Alert kind="success">{notice}</Alert>
       <Alert>{error ? problemMessage(error) : null}</Alert>
-      {devices.loading && !list && <Loading label="Loading trusted devices…" />}
-      {list && list.length === 0 && <p className="empty">No device is trusted.</p>}
+      {devices.loading && !list && <Loading label={t('trusted.loading')} />}
+      {list && list.length === 0 && <p className="empty">{t('trusted.none')}</p>}
       {list && list.length > 0 && (
         <ul className="method-list" aria-labelledby="trusted-devices-title">
           {list.map((d) => (
             <li key={d.id} className="method device">
               <div>
                 <h4>
-                  {label(d)} {d.current && <span className="badge badge-ok">This device</span>}
+                  {label(d)} {d.current && <span className="badge badge-ok">{t('trusted.thisDevice')}</span>}
                 </h4>
                 <p className="muted small">
-                  Trusted until <time dateTime={d.expires_at}>{formatDate(d.expires_at)}</time>
+                  <Trans
+                    t={t}
+                    i18nKey="trusted.until"
+                    values={{ date: formatDate(d.expires_at) }}
+                    components={{ time: <time dateTime={d.expires_at} /> }}
+                  />
                 </p>
               </div>
               <div className="method-actions">
@@ -89,9 +90,9 @@ export function TrustedDevices({ version = 0 }: { version?: number }) {
                   onClick={() => void forgetOne.run(d)}
                   busy={busyId === d.id}
                   disabled={busyId !== null || forgetAll.pending}
-                  aria-label={`Forget ${label(d)}${d.current ? ' (this device)' : ''}`}
+                  aria-label={t(d.current ? 'trusted.forgetLabelCurrent' : 'trusted.forgetLabel', { device: label(d) })}
                 >
-                  Forget
+                  {t('trusted.forget')}
                 </Button>
               </div>
             </li>

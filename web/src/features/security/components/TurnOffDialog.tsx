@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Alert } from '@/components/Alert';
 import { Button } from '@/components/Button';
 import { Dialog } from '@/components/Dialog';
@@ -9,7 +10,12 @@ import { useAction } from '@/lib/use-async';
 import { disable2fa } from '../api/disable-2fa';
 
 /** "Turn off" → the password → "Confirm". */
-export function TurnOffDialog({ onClose, onDone }: { onClose: () => void; onDone: () => void }) {
+export function TurnOffDialog({
+  onClose,
+  onDone,
+  ...focus
+}: { onClose: () => void; onDone: () => void; opener?: HTMLElement | null; fallbackFocus?: HTMLElement | null }) {
+  const { t } = useTranslation('security');
   const sensitive = useSensitive();
   const [password, setPassword] = useState('');
   const action = useAction(async () => {
@@ -21,32 +27,33 @@ export function TurnOffDialog({ onClose, onDone }: { onClose: () => void; onDone
     void action.run();
   }
   const message = hasCode(action.error, 'invalid_credentials')
-    ? 'The password is not correct.'
+    ? t('turnOff.wrongPassword')
     : action.error
       ? problemMessage(action.error)
       : null;
   return (
     <Dialog
-      title="Turn off two-factor authentication?"
+      {...focus}
+      title={t('turnOff.title')}
       onClose={onClose}
       dismissable={!action.pending}
       size="small"
       footer={
         <>
           <Button onClick={onClose} disabled={action.pending}>
-            Cancel
+            {t('actions.cancel')}
           </Button>
           <Button type="submit" form="turn-off-form" variant="danger" busy={action.pending} disabled={!password}>
-            Confirm
+            {t('actions.confirm')}
           </Button>
         </>
       }
     >
       <form id="turn-off-form" onSubmit={submit} noValidate>
-        <p>Your account will be protected by your password only, and your backup codes will stop working. Enter your password to confirm.</p>
+        <p>{t('turnOff.text')}</p>
         <Alert>{message}</Alert>
         <Field
-          label="Password"
+          label={t('turnOff.password')}
           type="password"
           name="password"
           autoComplete="current-password"

@@ -1,3 +1,4 @@
+import i18n from '@/lib/i18n';
 import type { Session } from '../api/list-sessions';
 
 /** This device first, then the others as the server sent them (newest first). */
@@ -7,5 +8,5 @@ export function orderSessions(sessions: readonly Session[]): Session[] {
 
 /** A name to show and to say: the server's "Chrome on Windows", or a fallback. */
 export function deviceName(s: Pick<Session, 'device'>): string {
-  return s.device?.trim() || 'Unknown device';
+  return s.device?.trim() || i18n.t('security:devices.unknown');
 }
