@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
+import { useEffect, useId, useLayoutEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { createPortal } from 'react-dom';
 import { useTranslation } from 'react-i18next';
 
@@ -95,11 +95,15 @@ export function Dialog({ title, onClose, children, footer, dismissable = true, s
   const titleId = useId();
   const panel = useRef<HTMLDivElement>(null);
   const onCloseRef = useRef(onClose);
-  onCloseRef.current = onClose;
   // Read while rendering: by the time effects run, an autoFocus field inside has taken focus.
   const [focusedBefore] = useState(() => (typeof document === 'undefined' ? null : (document.activeElement as HTMLElement | null)));
   const returnTo = useRef<{ opener: HTMLElement | null; fallback: HTMLElement | null }>({ opener: null, fallback: null });
-  returnTo.current = { opener: opener !== undefined ? opener : focusedBefore, fallback: fallbackFocus ?? null };
+  // The latest callback and focus targets, for the handlers and the closing effect below
+  // (updated after each render, before any effect or event handler reads them).
+  useLayoutEffect(() => {
+    onCloseRef.current = onClose;
+    returnTo.current = { opener: opener !== undefined ? opener : focusedBefore, fallback: fallbackFocus ?? null };
+  });
 
   useEffect(() => {
     const root = document.getElementById('root');
