@@ -3,7 +3,7 @@
 #   docker build -t cloudcx-auth .
 #   docker run --rm -p 8080:8080 cloudcx-auth            # SQLite in /var/lib/cloudcx-auth/data
 # With PostgreSQL, DATABASE_URL, AUTH_DATA_KEY and AUTH_JWT_KEY_FILE are required: see
-# docker-compose.yml and shared/CONTRACT.md ("Configuration").
+# docker-compose.yml and docs/API.md ("Configuration").
 
 # ---- 1. the Rust binary ---------------------------------------------------------------
 FROM rust:1-bookworm AS api

@@ -1,4 +1,4 @@
-//! Typed configuration, read once from the environment (see CONTRACT.md, "Configuration").
+//! Typed configuration, read once from the environment (see docs/API.md, "Configuration").
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

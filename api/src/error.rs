@@ -30,7 +30,7 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
-    /// Stable machine-readable code (see CONTRACT.md).
+    /// Stable machine-readable code (see docs/API.md, "Errors").
     pub code: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
@@ -103,7 +103,7 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// The stable `code` of the CONTRACT.
+    /// The stable `code` (docs/API.md, "Errors").
     pub fn code(&self) -> &'static str {
         match self {
             Self::BadRequest(_) | Self::Invalid(_) => "validation_failed",

@@ -29,11 +29,13 @@ fn main() {
 }
 
 fn with_config(command: &str, args: &[String]) -> anyhow::Result<()> {
-    telemetry::init();
+    let format = telemetry::LogFormat::from_env().map_err(|e| anyhow::anyhow!("{e}"))?;
+    telemetry::init_as(format);
     let mut config = Config::from_env().map_err(|e| anyhow::anyhow!("{e}"))?;
     match command {
         "serve" => actix_web::rt::System::new().block_on(async move {
             let app = Application::build(config, Arc::new(SystemClock)).await?;
+            app.announce_ready(format);
             // Returns after a graceful stop: SIGTERM/SIGINT let in-flight requests finish (10 s at most).
             app.run_until_stopped().await?;
             Ok(())

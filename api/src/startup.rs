@@ -23,6 +23,7 @@ use crate::request_id::RequestId;
 use crate::routes;
 use crate::security_headers::{self, SecurityHeaders};
 use crate::state::AppState;
+use crate::telemetry::LogFormat;
 
 pub struct Application {
     port: u16,
@@ -167,6 +168,22 @@ impl Application {
         self.port
     }
 
+    /// The one plain line that ends start-up: where to open the app and, when the settings name a
+    /// bootstrap site and admin, as whom to sign in (never a password).
+    pub fn ready_line(&self) -> String {
+        ready_line(&self.state.public_url, &self.state.config)
+    }
+
+    /// Prints [`Self::ready_line`] for the person who started the service: on stdout with readable
+    /// logs; on stderr (beside the demo password) with JSON logs, so that stdout stays one JSON
+    /// object a line for the collectors that read it.
+    pub fn announce_ready(&self, format: LogFormat) {
+        match format {
+            LogFormat::Text { .. } => println!("{}", self.ready_line()),
+            LogFormat::Json => eprintln!("{}", self.ready_line()),
+        }
+    }
+
     pub fn state(&self) -> &AppState {
         &self.state
     }
@@ -184,6 +201,15 @@ impl Application {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         served
+    }
+}
+
+fn ready_line(public_url: &str, config: &Config) -> String {
+    match (&config.bootstrap_tenant, &config.bootstrap_admin_email) {
+        (Some(tenant), Some(email)) => {
+            format!("CloudCX Auth is ready: open {public_url} and sign in to site \"{tenant}\" as {email}")
+        }
+        _ => format!("CloudCX Auth is ready: open {public_url}"),
     }
 }
 
@@ -289,4 +315,21 @@ fn spawn_housekeeping(state: AppState) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ready_line_says_where_to_open_the_app_and_as_whom_to_sign_in() {
+        let mut config = Config::from_lookup(|_| None).expect("defaults");
+        assert_eq!(ready_line("http://localhost:8080", &config), "CloudCX Auth is ready: open http://localhost:8080");
+        config.bootstrap_tenant = Some("demo".into());
+        config.bootstrap_admin_email = Some("admin@demo.example".into());
+        assert_eq!(
+            ready_line("http://localhost:8080", &config),
+            "CloudCX Auth is ready: open http://localhost:8080 and sign in to site \"demo\" as admin@demo.example"
+        );
+    }
 }

@@ -139,7 +139,7 @@ async fn a_5xx_problem_carries_the_request_id_of_its_answer(b: Backend) {
     }
 }
 
-/// A 4xx is the client's business: its body stays as the CONTRACT shows it.
+/// A 4xx is the client's business: its body stays as docs/API.md ("Errors") shows it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_4xx_problem_has_the_header_but_no_request_id_field() {
     let app = spawn_app(Backend::Sqlite).await;

@@ -6,7 +6,7 @@
 // setting for it, on purpose), so the journey moves the session's sign-in back instead. The
 // admin's refresh families get an `auth_time` 11 minutes earlier in the run's SQLite database;
 // a reload makes the SPA refresh its access token from the cookie, and a refresh keeps the
-// family's `auth_time` (CONTRACT.md, "Tokens") — exactly an admin who signed in 11 minutes ago.
+// family's `auth_time` (docs/API.md, "Refresh tokens and cookies") — exactly an admin who signed in 11 minutes ago.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';

@@ -25,7 +25,7 @@ pub enum Factor {
 
 impl Factor {
     /// `amr` of a sign-in whose first factor was `first` (`pwd`, or `sso google`…) completed by
-    /// this factor (CONTRACT "Tokens").
+    /// this factor (docs/API.md, "Tokens").
     pub fn amr(self, first: &str) -> Vec<String> {
         let second = match self {
             Self::Totp => "otp",

@@ -23,7 +23,7 @@ use crate::outbound::{self, Outbound, Refusal};
 /// How long discovery documents and keys are kept.
 const CACHE_SECS: u64 = 3600;
 
-/// Why an SSO step failed; each maps to a `reason` of the CONTRACT.
+/// Why an SSO step failed; each maps to a `reason` of `sso_failed` (docs/API.md, "Errors").
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum OidcError {
     #[error("the provider could not be reached or answered wrongly: {0}")]
