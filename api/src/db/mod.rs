@@ -139,9 +139,11 @@ impl Manager {
             DbTarget::Sqlite(path) => {
                 let mut conn = diesel::SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
                 // WAL lets readers run beside the one writer; the busy timeout makes writers queue
-                // instead of failing with "database is locked".
+                // instead of failing with "database is locked". The timeout comes first: switching
+                // a fresh file to WAL takes a lock, and the pool opens several connections at once
+                // at start-up (before, the first start logged "database is locked").
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
                      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
