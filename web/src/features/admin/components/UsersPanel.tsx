@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from 'react';
+import type { components } from '@/api/schema';
 import { Alert, Loading } from '@/components/Alert';
 import { Button } from '@/components/Button';
 import { Dialog } from '@/components/Dialog';
@@ -22,7 +23,6 @@ import {
 
 const METHOD_LABEL: Record<string, string> = { email: 'E-mail', totp: 'Authenticator app' };
 
-type Role = 'agent' | 'admin';
 type RowAction = 'disable' | 'enable' | 'unlock' | 'reset_link';
 
 const ACTION_CONTEXT: Record<RowAction, ProblemContext> = {
@@ -40,7 +40,7 @@ const ACTION_VERB: Record<RowAction, string> = {
 };
 
 /** What changed in the Edit dialog: only those fields go to PATCH. */
-export function userChanges(user: Pick<User, 'display_name' | 'role'>, form: { display_name: string; role: Role }): UpdateUserInput {
+export function userChanges(user: Pick<User, 'display_name' | 'role'>, form: { display_name: string; role: components['schemas']['Role'] }): UpdateUserInput {
   const changes: UpdateUserInput = {};
   const name = form.display_name.trim();
   if (name !== user.display_name) changes.display_name = name;
@@ -235,7 +235,7 @@ export function UsersPanel() {
 
 function EditUserDialog({ user, onClose, onSaved }: { user: User; onClose: () => void; onSaved: (u: User) => void }) {
   const sensitive = useSensitive();
-  const [form, setForm] = useState({ display_name: user.display_name, role: (user.role === 'admin' ? 'admin' : 'agent') as Role });
+  const [form, setForm] = useState({ display_name: user.display_name, role: user.role });
   const action = useAction(async () => {
     const changes = userChanges(user, form);
     if (Object.keys(changes).length === 0) return onSaved(user);
@@ -275,7 +275,7 @@ function EditUserDialog({ user, onClose, onSaved }: { user: User; onClose: () =>
         />
         <div className="field">
           <label htmlFor="edit-user-role">Role</label>
-          <select id="edit-user-role" value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as Role })}>
+          <select id="edit-user-role" value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as components['schemas']['Role'] })}>
             <option value="agent">Agent</option>
             <option value="admin">Admin</option>
           </select>
@@ -320,7 +320,7 @@ function DeleteUserDialog({ user, onClose, onDeleted }: { user: User; onClose: (
 
 function AddUserDialog({ onClose, onAdded }: { onClose: () => void; onAdded: (u: User) => void }) {
   const sensitive = useSensitive();
-  const [form, setForm] = useState({ email: '', display_name: '', password: '', role: 'agent' as 'agent' | 'admin' });
+  const [form, setForm] = useState({ email: '', display_name: '', password: '', role: 'agent' as components['schemas']['Role'] });
   const action = useAction(async () => onAdded(await sensitive(() => createUser(form))));
   function submit(e: FormEvent) {
     e.preventDefault();
@@ -355,7 +355,7 @@ function AddUserDialog({ onClose, onAdded }: { onClose: () => void; onAdded: (u:
         />
         <div className="field">
           <label htmlFor="new-user-role">Role</label>
-          <select id="new-user-role" value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as 'agent' | 'admin' })}>
+          <select id="new-user-role" value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as components['schemas']['Role'] })}>
             <option value="agent">Agent</option>
             <option value="admin">Admin</option>
           </select>

@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from 'react';
+import type { components } from '@/api/schema';
 import { Alert } from '@/components/Alert';
 import { Button } from '@/components/Button';
 import { CodeInput } from '@/components/CodeInput';
@@ -7,13 +8,13 @@ import { problemMessage } from '@/lib/problem';
 import { useSensitive } from '@/lib/reauth';
 import { useAction } from '@/lib/use-async';
 import { useCooldown } from '@/lib/use-cooldown';
-import { confirm2fa, type Method, type TwoFactorEnabled } from '../api/confirm-2fa';
+import { confirm2fa, type TwoFactorEnabled } from '../api/confirm-2fa';
 import { downloadBackupCodes, saveTextFile } from '../api/download-backup-codes';
 import { setupEmail } from '../api/setup-email';
 import type { TotpSetup } from '../api/setup-totp';
 import { BackupCodeList } from './BackupCodeList';
 
-function useConfirm(method: Method, onEnabled: (r: TwoFactorEnabled) => void) {
+function useConfirm(method: components['schemas']['TwoFactorMethod'], onEnabled: (r: TwoFactorEnabled) => void) {
   const sensitive = useSensitive();
   const [code, setCode] = useState('');
   const action = useAction(async () => onEnabled(await sensitive(() => confirm2fa(method, code))));

@@ -1,10 +1,11 @@
 import { useState } from 'react';
+import type { components } from '@/api/schema';
 import { Alert, Loading } from '@/components/Alert';
 import { Button } from '@/components/Button';
 import { problemMessage } from '@/lib/problem';
 import { useSensitive } from '@/lib/reauth';
 import { useAction, useAsync } from '@/lib/use-async';
-import type { Method, TwoFactorEnabled } from '../api/confirm-2fa';
+import type { TwoFactorEnabled } from '../api/confirm-2fa';
 import { get2faStatus } from '../api/get-2fa-status';
 import { setupEmail } from '../api/setup-email';
 import { setupTotp, type TotpSetup } from '../api/setup-totp';
@@ -21,7 +22,7 @@ type Open =
   | { kind: 'codes' }
   | { kind: 'off' };
 
-const METHODS: { id: Method; name: string; text: string }[] = [
+const METHODS: { id: components['schemas']['TwoFactorMethod']; name: string; text: string }[] = [
   { id: 'email', name: 'Email authentication', text: 'Receive a 6-digit code by e-mail each time you sign in.' },
   {
     id: 'totp',
@@ -37,7 +38,7 @@ export function TwoFactorCard({ email, onChanged }: { email: string | undefined;
   const [open, setOpen] = useState<Open>({ kind: 'none' });
   const [notice, setNotice] = useState<string | null>(null);
 
-  const start = useAction(async (method: Method) => {
+  const start = useAction(async (method: components['schemas']['TwoFactorMethod']) => {
     setNotice(null);
     if (method === 'email') {
       await sensitive(setupEmail);
@@ -53,7 +54,7 @@ export function TwoFactorCard({ email, onChanged }: { email: string | undefined;
   }
 
   const s = status.data;
-  const active = s?.enabled ? (s.method as Method | null) : null;
+  const active = s?.enabled ? (s.method ?? null) : null;
 
   return (
     <section className="card" aria-labelledby="tfa-title">
