@@ -22,6 +22,69 @@ impl FieldError {
     }
 }
 
+/// The stable machine-readable `code` of a problem answer: every code the service can answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemCode {
+    ValidationFailed,
+    WeakPassword,
+    InvalidCredentials,
+    InvalidCode,
+    InvalidRefreshToken,
+    InvalidMfaToken,
+    Unauthenticated,
+    ReauthRequired,
+    Forbidden,
+    MfaSetupRequired,
+    PasskeysDisabled,
+    NotFound,
+    MfaAlreadyEnabled,
+    MfaNotEnabled,
+    MfaRequiredBySite,
+    SelfActionForbidden,
+    SsoNotConfigured,
+    SsoAlreadyConnected,
+    SsoFailed,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    TooManyAttempts,
+    EmailDeliveryFailed,
+    ServiceUnavailable,
+    InternalError,
+}
+
+impl ProblemCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ValidationFailed => "validation_failed",
+            Self::WeakPassword => "weak_password",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::InvalidCode => "invalid_code",
+            Self::InvalidRefreshToken => "invalid_refresh_token",
+            Self::InvalidMfaToken => "invalid_mfa_token",
+            Self::Unauthenticated => "unauthenticated",
+            Self::ReauthRequired => "reauth_required",
+            Self::Forbidden => "forbidden",
+            Self::MfaSetupRequired => "mfa_setup_required",
+            Self::PasskeysDisabled => "passkeys_disabled",
+            Self::NotFound => "not_found",
+            Self::MfaAlreadyEnabled => "mfa_already_enabled",
+            Self::MfaNotEnabled => "mfa_not_enabled",
+            Self::MfaRequiredBySite => "mfa_required_by_site",
+            Self::SelfActionForbidden => "self_action_forbidden",
+            Self::SsoNotConfigured => "sso_not_configured",
+            Self::SsoAlreadyConnected => "sso_already_connected",
+            Self::SsoFailed => "sso_failed",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::TooManyAttempts => "too_many_attempts",
+            Self::EmailDeliveryFailed => "email_delivery_failed",
+            Self::ServiceUnavailable => "service_unavailable",
+            Self::InternalError => "internal_error",
+        }
+    }
+}
+
 /// RFC 9457 problem details, as every error under `/api/` is answered.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
@@ -31,7 +94,7 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// Stable machine-readable code (see docs/API.md, "Errors").
-    pub code: String,
+    pub code: ProblemCode,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -105,32 +168,37 @@ pub enum ApiError {
 impl ApiError {
     /// The stable `code` (docs/API.md, "Errors").
     pub fn code(&self) -> &'static str {
+        self.problem_code().as_str()
+    }
+
+    /// The `code` as the enum the OpenAPI document lists: a variant without one does not compile.
+    pub fn problem_code(&self) -> ProblemCode {
         match self {
-            Self::BadRequest(_) | Self::Invalid(_) => "validation_failed",
-            Self::WeakPassword(_) => "weak_password",
-            Self::InvalidCredentials { .. } => "invalid_credentials",
-            Self::InvalidCode { .. } => "invalid_code",
-            Self::InvalidRefreshToken => "invalid_refresh_token",
-            Self::InvalidMfaToken => "invalid_mfa_token",
-            Self::Unauthenticated => "unauthenticated",
-            Self::ReauthRequired => "reauth_required",
-            Self::Forbidden(_) => "forbidden",
-            Self::MfaSetupRequired => "mfa_setup_required",
-            Self::PasskeysDisabled => "passkeys_disabled",
-            Self::NotFound => "not_found",
-            Self::MfaAlreadyEnabled => "mfa_already_enabled",
-            Self::MfaNotEnabled => "mfa_not_enabled",
-            Self::MfaRequiredBySite => "mfa_required_by_site",
-            Self::SelfActionForbidden(_) => "self_action_forbidden",
-            Self::SsoNotConfigured => "sso_not_configured",
-            Self::SsoAlreadyConnected => "sso_already_connected",
-            Self::SsoFailed { .. } => "sso_failed",
-            Self::MethodNotAllowed { .. } => "method_not_allowed",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::TooManyAttempts { .. } => "too_many_attempts",
-            Self::EmailDeliveryFailed => "email_delivery_failed",
-            Self::ServiceUnavailable => "service_unavailable",
-            Self::Internal(_) => "internal_error",
+            Self::BadRequest(_) | Self::Invalid(_) => ProblemCode::ValidationFailed,
+            Self::WeakPassword(_) => ProblemCode::WeakPassword,
+            Self::InvalidCredentials { .. } => ProblemCode::InvalidCredentials,
+            Self::InvalidCode { .. } => ProblemCode::InvalidCode,
+            Self::InvalidRefreshToken => ProblemCode::InvalidRefreshToken,
+            Self::InvalidMfaToken => ProblemCode::InvalidMfaToken,
+            Self::Unauthenticated => ProblemCode::Unauthenticated,
+            Self::ReauthRequired => ProblemCode::ReauthRequired,
+            Self::Forbidden(_) => ProblemCode::Forbidden,
+            Self::MfaSetupRequired => ProblemCode::MfaSetupRequired,
+            Self::PasskeysDisabled => ProblemCode::PasskeysDisabled,
+            Self::NotFound => ProblemCode::NotFound,
+            Self::MfaAlreadyEnabled => ProblemCode::MfaAlreadyEnabled,
+            Self::MfaNotEnabled => ProblemCode::MfaNotEnabled,
+            Self::MfaRequiredBySite => ProblemCode::MfaRequiredBySite,
+            Self::SelfActionForbidden(_) => ProblemCode::SelfActionForbidden,
+            Self::SsoNotConfigured => ProblemCode::SsoNotConfigured,
+            Self::SsoAlreadyConnected => ProblemCode::SsoAlreadyConnected,
+            Self::SsoFailed { .. } => ProblemCode::SsoFailed,
+            Self::MethodNotAllowed { .. } => ProblemCode::MethodNotAllowed,
+            Self::PayloadTooLarge => ProblemCode::PayloadTooLarge,
+            Self::TooManyAttempts { .. } => ProblemCode::TooManyAttempts,
+            Self::EmailDeliveryFailed => ProblemCode::EmailDeliveryFailed,
+            Self::ServiceUnavailable => ProblemCode::ServiceUnavailable,
+            Self::Internal(_) => ProblemCode::InternalError,
         }
     }
 
@@ -215,7 +283,7 @@ impl ApiError {
             title: self.title().to_string(),
             status: status.as_u16(),
             detail: self.to_string(),
-            code: self.code().to_string(),
+            code: self.problem_code(),
             errors: match self {
                 Self::Invalid(errors) => Some(errors.clone()),
                 _ => None,
@@ -435,16 +503,105 @@ pub mod extractors {
 mod tests {
     use super::*;
 
+    /// One answer of every variant. The match below has no wildcard arm: a new variant does not
+    /// compile until it is named there, which is where its sample belongs too.
+    fn one_of_each_variant() -> Vec<ApiError> {
+        let all = vec![
+            ApiError::BadRequest(String::new()),
+            ApiError::invalid("email", "required"),
+            ApiError::WeakPassword(String::new()),
+            ApiError::InvalidCredentials { in_session: false },
+            ApiError::InvalidCredentials { in_session: true },
+            ApiError::InvalidCode { in_session: false },
+            ApiError::InvalidCode { in_session: true },
+            ApiError::InvalidRefreshToken,
+            ApiError::InvalidMfaToken,
+            ApiError::Unauthenticated,
+            ApiError::ReauthRequired,
+            ApiError::Forbidden(String::new()),
+            ApiError::PasskeysDisabled,
+            ApiError::MfaSetupRequired,
+            ApiError::NotFound,
+            ApiError::MfaAlreadyEnabled,
+            ApiError::MfaNotEnabled,
+            ApiError::MfaRequiredBySite,
+            ApiError::SelfActionForbidden(String::new()),
+            ApiError::SsoNotConfigured,
+            ApiError::SsoAlreadyConnected,
+            ApiError::SsoFailed { reason: "state_mismatch", return_to: None },
+            ApiError::MethodNotAllowed { allow: "GET".into() },
+            ApiError::PayloadTooLarge,
+            ApiError::TooManyAttempts { retry_after: 3 },
+            ApiError::EmailDeliveryFailed,
+            ApiError::ServiceUnavailable,
+            ApiError::internal(anyhow::anyhow!("boom")),
+        ];
+        let mut named = std::collections::BTreeSet::new();
+        for e in &all {
+            named.insert(match e {
+                ApiError::BadRequest(_) => "BadRequest",
+                ApiError::Invalid(_) => "Invalid",
+                ApiError::WeakPassword(_) => "WeakPassword",
+                ApiError::InvalidCredentials { .. } => "InvalidCredentials",
+                ApiError::InvalidCode { .. } => "InvalidCode",
+                ApiError::InvalidRefreshToken => "InvalidRefreshToken",
+                ApiError::InvalidMfaToken => "InvalidMfaToken",
+                ApiError::Unauthenticated => "Unauthenticated",
+                ApiError::ReauthRequired => "ReauthRequired",
+                ApiError::Forbidden(_) => "Forbidden",
+                ApiError::PasskeysDisabled => "PasskeysDisabled",
+                ApiError::MfaSetupRequired => "MfaSetupRequired",
+                ApiError::NotFound => "NotFound",
+                ApiError::MfaAlreadyEnabled => "MfaAlreadyEnabled",
+                ApiError::MfaNotEnabled => "MfaNotEnabled",
+                ApiError::MfaRequiredBySite => "MfaRequiredBySite",
+                ApiError::SelfActionForbidden(_) => "SelfActionForbidden",
+                ApiError::SsoNotConfigured => "SsoNotConfigured",
+                ApiError::SsoAlreadyConnected => "SsoAlreadyConnected",
+                ApiError::SsoFailed { .. } => "SsoFailed",
+                ApiError::MethodNotAllowed { .. } => "MethodNotAllowed",
+                ApiError::PayloadTooLarge => "PayloadTooLarge",
+                ApiError::TooManyAttempts { .. } => "TooManyAttempts",
+                ApiError::EmailDeliveryFailed => "EmailDeliveryFailed",
+                ApiError::ServiceUnavailable => "ServiceUnavailable",
+                ApiError::Internal(_) => "Internal",
+            });
+        }
+        // 26 arms above, 26 variants sampled (some twice, for their two statuses).
+        assert_eq!(named.len(), 26, "a variant of ApiError has no sample: {named:?}");
+        all
+    }
+
+    /// The `code` enum of the OpenAPI document (`ProblemCode`) lists exactly the codes the
+    /// errors answer: none missing (a client's exhaustive switch would miss it), none that no
+    /// error produces (a client would handle a code that never comes).
+    #[test]
+    fn the_problem_code_enum_lists_exactly_the_codes_the_errors_answer() {
+        use std::collections::BTreeSet;
+        use utoipa::PartialSchema;
+
+        let schema = serde_json::to_value(ProblemCode::schema()).expect("schema");
+        let listed: BTreeSet<String> = schema["enum"]
+            .as_array()
+            .expect("ProblemCode is an enum of strings")
+            .iter()
+            .map(|v| v.as_str().expect("a string").to_string())
+            .collect();
+        let mut answered = BTreeSet::new();
+        for e in one_of_each_variant() {
+            let body: serde_json::Value = serde_json::to_value(e.problem()).expect("problem");
+            let code = body["code"].as_str().expect("a code").to_string();
+            assert_eq!(code, e.code(), "the answer's code and ApiError::code agree");
+            assert!(listed.contains(&code), "{e:?} answers `{code}`, which ProblemCode does not list");
+            answered.insert(code);
+        }
+        let unused: Vec<_> = listed.difference(&answered).collect();
+        assert!(unused.is_empty(), "ProblemCode lists codes no error answers: {unused:?}");
+    }
+
     #[test]
     fn every_code_is_snake_case_and_has_a_status() {
-        let all = [
-            ApiError::BadRequest(String::new()),
-            ApiError::TooManyAttempts { retry_after: 3 },
-            ApiError::InvalidCredentials { in_session: true },
-            ApiError::InvalidCredentials { in_session: false },
-            ApiError::ServiceUnavailable,
-        ];
-        for e in all {
+        for e in one_of_each_variant() {
             assert!(e.code().chars().all(|c| c.is_ascii_lowercase() || c == '_'));
             assert!(e.status_code().is_client_error() || e.status_code().is_server_error());
         }

@@ -31,6 +31,7 @@ both_databases!(
     connect_needs_a_signed_in_user_with_a_recent_sign_in,
     each_sso_application_change_has_its_audit_row,
     a_failed_sso_application_write_leaves_neither_change_nor_audit_row,
+    every_list_of_applications_is_ordered_by_name_then_id,
 );
 
 async fn sso_app(b: Backend) -> TestApp {
@@ -844,4 +845,67 @@ async fn a_failed_sso_application_write_leaves_neither_change_nor_audit_row(b: B
     // And the application still works for the next change.
     assert_eq!(patch_provider(&app, &admin, &id, json!({"display_name": "Renamed"})).await.status, 200);
     assert_eq!(app.audit(&admin, "sso_provider_changed").await.len(), 1);
+}
+
+/// The login page, the profile and the admin list show the applications in one stable order: by
+/// display name regardless of case, then id; never in the order they were created. Several
+/// fresh sets, each created in another non-alphabetical order, each list read several times.
+async fn every_list_of_applications_is_ordered_by_name_then_id(b: Backend) {
+    let app = sso_app(b).await;
+    let admin = app.admin_token().await;
+    let (_, e, p) = app.create_agent(&admin, "ada").await;
+    let (agent, _) = app.sign_in(&e, &p).await;
+    let offline = "http://127.0.0.1:9";
+    let guid = "6f0c3c52-2b0d-4e4c-9d0a-0c1d2e3f4a5b";
+    let body = |name: &str| match name {
+        "Office 365" => json!({"kind": "microsoft", "client_id": "x", "client_secret": "y",
+                               "microsoft_tenant": guid, "issuer": offline}),
+        "Google" => json!({"kind": "google", "client_id": "x", "client_secret": "y", "issuer": offline}),
+        other => offline_application(other),
+    };
+    let names = |list: &Value| -> Vec<(String, String)> {
+        list.as_array()
+            .unwrap_or_else(|| panic!("a list: {list}"))
+            .iter()
+            .map(|p| (p["display_name"].as_str().unwrap().to_string(), p["id"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    // "google" and "Google" tie but for case: their ids decide. "Beta (off)" is disabled.
+    let orders = [
+        ["Office 365", "Google", "acme OIDC", "Beta (off)", "google"],
+        ["google", "acme OIDC", "Office 365", "Beta (off)", "Google"],
+        ["Beta (off)", "Google", "Office 365", "google", "acme OIDC"],
+    ];
+    for order in orders {
+        let mut created = Vec::new();
+        for name in order {
+            let id = add_provider(&app, &admin, body(name)).await;
+            if name == "Beta (off)" {
+                assert_eq!(patch_provider(&app, &admin, &id, json!({"enabled": false})).await.status, 200);
+            }
+            created.push((name.to_string(), id));
+        }
+        let id_of = |name: &str| created.iter().find(|(n, _)| n == name).unwrap().1.clone();
+        let (google, twin) = (id_of("Google"), id_of("google"));
+        let pair = |name: &str| (name.to_string(), id_of(name));
+        let mut everything = vec![pair("acme OIDC"), pair("Beta (off)")];
+        if google < twin {
+            everything.extend([pair("Google"), pair("google")]);
+        } else {
+            everything.extend([pair("google"), pair("Google")]);
+        }
+        everything.push(pair("Office 365"));
+        let enabled: Vec<_> = everything.iter().filter(|(n, _)| n != "Beta (off)").cloned().collect();
+        for _ in 0..3 {
+            let buttons = app.get("/api/v1/auth/sso/providers?tenant=acme").await;
+            assert_eq!(names(&buttons.body["providers"]), enabled, "the login page, {order:?}: {}", buttons.text);
+            let mine = app.get_auth("/api/v1/me/sso", &agent).await;
+            assert_eq!(names(&mine.body["providers"]), enabled, "the profile, {order:?}: {}", mine.text);
+            let all = app.get_auth("/api/v1/admin/sso-providers", &admin).await;
+            assert_eq!(names(&all.body["providers"]), everything, "the admin list, {order:?}: {}", all.text);
+        }
+        for (_, id) in &created {
+            assert_eq!(delete_provider(&app, &admin, id).await.status, 204);
+        }
+    }
 }

@@ -48,12 +48,17 @@ pub fn find_provider(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<P
     sso_providers::table.find(id).select(Provider::as_select()).first(conn).optional()
 }
 
+/// A site's applications (the enabled ones only, or all), by display name regardless of case,
+/// then id: every list the service answers shows them in one stable order. Sorted here, not in
+/// SQL, so that both databases agree (their `lower` and collations differ beyond ASCII).
 pub fn providers(conn: &mut AnyConnection, tenant_id: &str, enabled_only: bool) -> QueryResult<Vec<Provider>> {
     let mut q = sso_providers::table.filter(sso_providers::tenant_id.eq(tenant_id)).into_boxed();
     if enabled_only {
         q = q.filter(sso_providers::enabled.eq(true));
     }
-    q.order((sso_providers::created_at.asc(), sso_providers::id.asc())).select(Provider::as_select()).load(conn)
+    let mut list = q.select(Provider::as_select()).load(conn)?;
+    list.sort_by_cached_key(|p| (p.display_name.to_lowercase(), p.id.clone()));
+    Ok(list)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -55,6 +55,26 @@ impl Role {
     }
 }
 
+/// A two-factor method: a code sent by e-mail, or one from an authenticator app.
+// The answers carry the stored text (the database allows only these values) and name this type
+// as their schema, so the OpenAPI document and the web app's types list the methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TwoFactorMethod {
+    Email,
+    Totp,
+}
+
+/// The kind of an SSO application: Google, Microsoft (Office 365) or any OpenID Connect provider.
+// As for `TwoFactorMethod`: the schema of the stored text, which the database limits to these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    Google,
+    Microsoft,
+    Oidc,
+}
+
 /// The scopes a service client may be granted (client credentials, `/oauth/*`).
 pub const KNOWN_SCOPES: [&str; 2] = ["users:read", "tokens:introspect"];
 

@@ -4,6 +4,7 @@ use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::Role;
 use crate::error::{ApiError, Problem};
 use crate::routes::extract::AuthUser;
 use crate::routes::views::TenantView;
@@ -13,7 +14,7 @@ pub struct MeResponse {
     pub id: String,
     pub email: String,
     pub display_name: String,
-    /// `agent` or `admin`.
+    #[schema(value_type = Role)]
     pub role: String,
     pub tenant: TenantView,
     /// The site requires 2FA and this user has not set it up yet.

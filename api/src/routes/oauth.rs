@@ -14,6 +14,7 @@ use crate::auth::secrets::ct_eq;
 use crate::auth::tokens::token_hash;
 use crate::db::service_clients::ServiceClient;
 use crate::db::DbError;
+use crate::domain::Role;
 use crate::error::ApiError;
 use crate::revocation::check;
 use crate::state::AppState;
@@ -217,6 +218,7 @@ pub struct IntrospectionResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Role>)]
     pub role: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,

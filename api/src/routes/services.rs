@@ -14,7 +14,7 @@ use crate::clock::rfc3339;
 use crate::db::audit::{self, NewEvent};
 use crate::db::service_clients::{self, ServiceClient};
 use crate::db::{mfa, tenants, users, write_tx};
-use crate::domain::KNOWN_SCOPES;
+use crate::domain::{ProviderKind, Role, KNOWN_SCOPES};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::routes::extract::{self, bearer, AdminUser, FreshAdmin};
 use crate::routes::views::{TenantView, TwoFactorSummary};
@@ -66,10 +66,12 @@ pub struct UserForServices {
     pub id: String,
     pub email: String,
     pub display_name: String,
+    #[schema(value_type = Role)]
     pub role: String,
     pub tenant: TenantView,
     pub two_factor: TwoFactorSummary,
-    /// Kinds of the connected SSO accounts (`google`, `microsoft`, `oidc`).
+    /// Kinds of the connected SSO accounts.
+    #[schema(value_type = Vec<ProviderKind>)]
     pub sso: Vec<String>,
 }
 

@@ -15,7 +15,7 @@ use crate::db::attempts::{Reservation, Settled, SECOND_FACTOR};
 use crate::db::audit::{self, NewEvent, Origin};
 use crate::db::mfa::{self, Setup, UserMfa};
 use crate::db::{write_tx, AnyConnection};
-use crate::domain::{Secret, MAX_PASSWORD_CHARS};
+use crate::domain::{Secret, TwoFactorMethod, MAX_PASSWORD_CHARS};
 use crate::error::{ApiError, Problem};
 use crate::notices::{self, Notice};
 use crate::routes::extract::{self, AuthUser};
@@ -34,7 +34,8 @@ pub struct BackupCodesSummary {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TwoFactorStatus {
     pub enabled: bool,
-    /// `email`, `totp` or null.
+    /// Null while 2FA is off.
+    #[schema(value_type = Option<TwoFactorMethod>)]
     pub method: Option<String>,
     pub enabled_at: Option<String>,
     pub backup_codes: Option<BackupCodesSummary>,
@@ -65,6 +66,7 @@ pub struct ConfirmRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TwoFactorEnabled {
     pub enabled: bool,
+    #[schema(value_type = TwoFactorMethod)]
     pub method: String,
     /// Ten backup codes, shown once here (View/Download later need a fresh sign-in).
     pub backup_codes: Vec<String>,
@@ -255,7 +257,7 @@ enum Confirmed {
 #[utoipa::path(
     post, path = "/api/v1/me/2fa/{method}/confirm", tag = "two-factor",
     security(("bearer" = [])),
-    params(("method" = String, Path, description = "`email` or `totp`")),
+    params(("method" = TwoFactorMethod, Path, description = "Another value answers `not_found`")),
     request_body = ConfirmRequest,
     responses(
         (status = 200, body = TwoFactorEnabled),

@@ -17,6 +17,7 @@ use crate::auth::signin::challenge::Started;
 use crate::clock::rfc3339;
 use crate::db::tenants::Tenant;
 use crate::db::users::User;
+use crate::domain::{Role, TwoFactorMethod};
 use crate::state::AppState;
 
 pub const REFRESH_COOKIE: &str = "cx_refresh";
@@ -53,7 +54,8 @@ pub enum SignInResponse {
     MfaRequired {
         /// Opaque, 5 minutes, for `/auth/mfa/verify` and `/auth/mfa/resend` only.
         mfa_token: String,
-        /// `totp` or `email` (for `email` the code has just been sent).
+        /// For `email` the code has just been sent.
+        #[schema(value_type = TwoFactorMethod)]
         method: String,
         expires_in: i64,
         /// For how many days `/auth/mfa/verify` with `remember_device: true` trusts this browser
@@ -142,7 +144,8 @@ pub fn code_sent(expires_in: i64) -> HttpResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TwoFactorSummary {
     pub enabled: bool,
-    /// `email`, `totp` or null.
+    /// Null while 2FA is off.
+    #[schema(value_type = Option<TwoFactorMethod>)]
     pub method: Option<String>,
 }
 
@@ -173,6 +176,7 @@ pub struct UserView {
     pub id: String,
     pub email: String,
     pub display_name: String,
+    #[schema(value_type = Role)]
     pub role: String,
     pub disabled: bool,
     pub two_factor: TwoFactorSummary,

@@ -1139,7 +1139,7 @@ export interface components {
             /** @description Shown only; accounts are never matched by e-mail. */
             email?: string | null;
             id: string;
-            kind: string;
+            kind: components["schemas"]["ProviderKind"];
             provider_id: string;
         };
         CreateServiceClient: {
@@ -1210,7 +1210,7 @@ export interface components {
             /** Format: int64 */
             iat?: number | null;
             iss?: string | null;
-            role?: string | null;
+            role?: null | components["schemas"]["Role"];
             scope?: string | null;
             sub?: string | null;
             tid?: string | null;
@@ -1239,8 +1239,7 @@ export interface components {
             id: string;
             /** @description The site requires 2FA and this user has not set it up yet. */
             mfa_setup_required: boolean;
-            /** @description `agent` or `admin`. */
-            role: string;
+            role: components["schemas"]["Role"];
             tenant: components["schemas"]["TenantView"];
         };
         MySso: {
@@ -1309,8 +1308,8 @@ export interface components {
         };
         /** @description RFC 9457 problem details, as every error under `/api/` is answered. */
         Problem: {
-            /** @description Stable machine-readable code (see docs/API.md, "Errors"). */
-            code: string;
+            /** @description Stable machine-readable code (see CONTRACT.md). */
+            code: components["schemas"]["ProblemCode"];
             detail: string;
             errors?: components["schemas"]["FieldError"][] | null;
             reason?: string | null;
@@ -1323,6 +1322,11 @@ export interface components {
             title: string;
             type: string;
         };
+        /**
+         * @description The stable machine-readable `code` of a problem answer: every code the service can answer.
+         * @enum {string}
+         */
+        ProblemCode: "validation_failed" | "weak_password" | "invalid_credentials" | "invalid_code" | "invalid_refresh_token" | "invalid_mfa_token" | "unauthenticated" | "reauth_required" | "forbidden" | "mfa_setup_required" | "passkeys_disabled" | "not_found" | "mfa_already_enabled" | "mfa_not_enabled" | "mfa_required_by_site" | "self_action_forbidden" | "sso_not_configured" | "sso_already_connected" | "sso_failed" | "method_not_allowed" | "payload_too_large" | "too_many_attempts" | "email_delivery_failed" | "service_unavailable" | "internal_error";
         ProviderInput: {
             allowed_tenants?: string[] | null;
             client_id?: string | null;
@@ -1332,20 +1336,23 @@ export interface components {
             enabled?: boolean | null;
             /** @description Discovery base; defaults per kind. */
             issuer?: string | null;
-            /** @description `google`, `microsoft` or `oidc` (on create). */
-            kind?: string | null;
+            kind?: null | components["schemas"]["ProviderKind"];
             /** @description Microsoft: a tenant GUID, or `organizations` / `common` with `allowed_tenants`. */
             microsoft_tenant?: string | null;
             trust_idp_mfa?: boolean | null;
         };
+        /**
+         * @description The kind of an SSO application: Google, Microsoft (Office 365) or any OpenID Connect provider.
+         * @enum {string}
+         */
+        ProviderKind: "google" | "microsoft" | "oidc";
         ProviderList: {
             providers: components["schemas"]["ProviderSummary"][];
         };
         ProviderSummary: {
             display_name: string;
             id: string;
-            /** @description `google`, `microsoft` or `oidc`. */
-            kind: string;
+            kind: components["schemas"]["ProviderKind"];
         };
         ProviderTest: {
             ok: boolean;
@@ -1360,7 +1367,7 @@ export interface components {
             enabled: boolean;
             id: string;
             issuer: string;
-            kind: string;
+            kind: components["schemas"]["ProviderKind"];
             microsoft_tenant?: string | null;
             /** @description Register this at the provider. */
             redirect_uri: string;
@@ -1466,8 +1473,8 @@ export interface components {
         } | {
             /** Format: int64 */
             expires_in: number;
-            /** @description `totp` or `email` (for `email` the code has just been sent). */
-            method: string;
+            /** @description For `email` the code has just been sent. */
+            method: components["schemas"]["TwoFactorMethod"];
             /** @description Opaque, 5 minutes, for `/auth/mfa/verify` and `/auth/mfa/resend` only. */
             mfa_token: string;
             /**
@@ -1557,19 +1564,22 @@ export interface components {
             /** @description Ten backup codes, shown once here (View/Download later need a fresh sign-in). */
             backup_codes: string[];
             enabled: boolean;
-            method: string;
+            method: components["schemas"]["TwoFactorMethod"];
         };
+        /**
+         * @description A two-factor method: a code sent by e-mail, or one from an authenticator app.
+         * @enum {string}
+         */
+        TwoFactorMethod: "email" | "totp";
         TwoFactorStatus: {
             backup_codes?: null | components["schemas"]["BackupCodesSummary"];
             enabled: boolean;
             enabled_at?: string | null;
-            /** @description `email`, `totp` or null. */
-            method?: string | null;
+            method?: null | components["schemas"]["TwoFactorMethod"];
         };
         TwoFactorSummary: {
             enabled: boolean;
-            /** @description `email`, `totp` or null. */
-            method?: string | null;
+            method?: null | components["schemas"]["TwoFactorMethod"];
         };
         UpdateUserRequest: {
             disabled?: boolean | null;
@@ -1580,9 +1590,9 @@ export interface components {
             display_name: string;
             email: string;
             id: string;
-            role: string;
-            /** @description Kinds of the connected SSO accounts (`google`, `microsoft`, `oidc`). */
-            sso: string[];
+            role: components["schemas"]["Role"];
+            /** @description Kinds of the connected SSO accounts. */
+            sso: components["schemas"]["ProviderKind"][];
             tenant: components["schemas"]["TenantView"];
             two_factor: components["schemas"]["TwoFactorSummary"];
         };
@@ -1598,7 +1608,7 @@ export interface components {
             last_sign_in_at?: string | null;
             /** @description A password or second-factor lock is in force. */
             locked: boolean;
-            role: string;
+            role: components["schemas"]["Role"];
             two_factor: components["schemas"]["TwoFactorSummary"];
         };
         VerifyRequest: {
@@ -4630,8 +4640,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description `email` or `totp` */
-                method: string;
+                /** @description Another value answers `not_found` */
+                method: components["schemas"]["TwoFactorMethod"];
             };
             cookie?: never;
         };

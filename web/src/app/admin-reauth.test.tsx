@@ -136,7 +136,7 @@ describe('admin changes with a sign-in older than 10 minutes', () => {
   it('disables an SSO application after the password is confirmed', async () => {
     const app = {
       id: 'p1',
-      kind: 'google',
+      kind: 'google' as const,
       display_name: 'Google',
       client_id: 'cid',
       issuer: 'https://accounts.google.com',

@@ -2,7 +2,11 @@ import type { components } from '@/api/schema';
 import i18n from '@/lib/i18n';
 import type enCommon from '@/locales/en/common.json';
 
-export type Problem = components['schemas']['Problem'];
+/** A problem as the app holds it: a code of the server's (`ProblemCode`), one of the app's own
+ *  (`network_error`, `unexpected`), or one a newer server added (shown by its `detail`). */
+export type Problem = Omit<components['schemas']['Problem'], 'code'> & {
+  code: components['schemas']['ProblemCode'] | (string & Record<never, never>);
+};
 
 /** An error answer of the API (problem+json), or a failure to reach it. */
 export class ApiProblem extends Error {

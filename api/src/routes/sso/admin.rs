@@ -12,7 +12,7 @@ use crate::db::audit::{self, NewEvent, Origin};
 use crate::db::sso::{self, Provider};
 use crate::db::users::User;
 use crate::db::{write_tx, AnyConnection};
-use crate::domain::DisplayName;
+use crate::domain::{DisplayName, ProviderKind};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::routes::extract::{self, AdminUser, FreshAdmin};
 use crate::state::AppState;
@@ -20,8 +20,9 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderInput {
-    /// `google`, `microsoft` or `oidc` (on create).
+    /// On create only. Another value answers `validation_failed`.
     #[serde(default)]
+    #[schema(value_type = Option<ProviderKind>)]
     pub kind: Option<String>,
     #[serde(default)]
     pub display_name: Option<String>,
@@ -47,6 +48,7 @@ pub struct ProviderInput {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProviderView {
     pub id: String,
+    #[schema(value_type = ProviderKind)]
     pub kind: String,
     pub display_name: String,
     pub client_id: String,

@@ -9,6 +9,7 @@ use crate::clock::rfc3339;
 use crate::db::audit::{self, NewEvent};
 use crate::db::sso::{self, Connection};
 use crate::db::write_tx;
+use crate::domain::ProviderKind;
 use crate::error::{ApiError, Problem};
 use crate::notices;
 use crate::routes::extract::{self, AuthUser};
@@ -20,6 +21,7 @@ use super::signin::ProviderSummary;
 pub struct ConnectionView {
     pub id: String,
     pub provider_id: String,
+    #[schema(value_type = ProviderKind)]
     pub kind: String,
     /// Shown only; accounts are never matched by e-mail.
     pub email: Option<String>,

@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::signin::sso::{self as flow, CallbackOutcome, Completed};
 use crate::db::sso::{self, Provider};
 use crate::db::tenants;
+use crate::domain::ProviderKind;
 use crate::error::{ApiError, Problem};
 use crate::routes::extract;
 use crate::routes::views::{refresh_cookie, TokenDelivery, DEVICE_COOKIE};
@@ -21,7 +22,7 @@ use super::{signed_in, sso_cookie, sso_cookie_value};
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProviderSummary {
     pub id: String,
-    /// `google`, `microsoft` or `oidc`.
+    #[schema(value_type = ProviderKind)]
     pub kind: String,
     pub display_name: String,
 }

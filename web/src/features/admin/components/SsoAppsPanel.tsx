@@ -184,7 +184,7 @@ function ProviderDialog({ provider, onClose, onSaved }: { provider: ProviderView
               id="provider-kind"
               value={kind}
               onChange={(e) => {
-                setKind(e.target.value);
+                setKind(e.target.value as ProviderView['kind']);
                 // The default name on the button is the product's own (brand names stay untranslated).
                 const label = e.target.value === 'google' ? 'Google' : e.target.value === 'microsoft' ? 'Office 365' : '';
                 setDisplayName(label);

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { Trans, useTranslation } from 'react-i18next';
 import type { TFunction } from 'i18next';
+import type { components } from '@/api/schema';
 import { Alert, Loading } from '@/components/Alert';
 import { Button } from '@/components/Button';
 import { Dialog } from '@/components/Dialog';
@@ -22,7 +23,6 @@ import {
   type User,
 } from '../api/users';
 
-type Role = 'agent' | 'admin';
 type RowAction = 'disable' | 'enable' | 'unlock' | 'reset_link';
 
 const ACTION_CONTEXT: Record<RowAction, ProblemContext> = {
@@ -60,7 +60,7 @@ function failureText(t: TFunction<'admin'>, action: RowAction, email: string, re
 }
 
 /** What changed in the Edit dialog: only those fields go to PATCH. */
-export function userChanges(user: Pick<User, 'display_name' | 'role'>, form: { display_name: string; role: Role }): UpdateUserInput {
+export function userChanges(user: Pick<User, 'display_name' | 'role'>, form: { display_name: string; role: components['schemas']['Role'] }): UpdateUserInput {
   const changes: UpdateUserInput = {};
   const name = form.display_name.trim();
   if (name !== user.display_name) changes.display_name = name;
@@ -276,7 +276,7 @@ export function UsersPanel() {
 function EditUserDialog({ user, onClose, onSaved }: { user: User; onClose: () => void; onSaved: (u: User) => void }) {
   const { t } = useTranslation('admin');
   const sensitive = useSensitive();
-  const [form, setForm] = useState({ display_name: user.display_name, role: (user.role === 'admin' ? 'admin' : 'agent') as Role });
+  const [form, setForm] = useState({ display_name: user.display_name, role: user.role });
   const action = useAction(async () => {
     const changes = userChanges(user, form);
     if (Object.keys(changes).length === 0) return onSaved(user);
@@ -316,7 +316,7 @@ function EditUserDialog({ user, onClose, onSaved }: { user: User; onClose: () =>
         />
         <div className="field">
           <label htmlFor="edit-user-role">{t('users.editDialog.role')}</label>
-          <select id="edit-user-role" value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as Role })}>
+          <select id="edit-user-role" value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as components['schemas']['Role'] })}>
             <option value="agent">{t('roles.agent')}</option>
             <option value="admin">{t('roles.admin')}</option>
           </select>
@@ -362,7 +362,7 @@ function DeleteUserDialog({ user, onClose, onDeleted }: { user: User; onClose: (
 function AddUserDialog({ onClose, onAdded }: { onClose: () => void; onAdded: (u: User) => void }) {
   const { t } = useTranslation('admin');
   const sensitive = useSensitive();
-  const [form, setForm] = useState({ email: '', display_name: '', password: '', role: 'agent' as 'agent' | 'admin' });
+  const [form, setForm] = useState({ email: '', display_name: '', password: '', role: 'agent' as components['schemas']['Role'] });
   const action = useAction(async () => onAdded(await sensitive(() => createUser(form))));
   function submit(e: FormEvent) {
     e.preventDefault();
@@ -408,7 +408,7 @@ function AddUserDialog({ onClose, onAdded }: { onClose: () => void; onAdded: (u:
         />
         <div className="field">
           <label htmlFor="new-user-role">{t('users.addDialog.role')}</label>
-          <select id="new-user-role" value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as 'agent' | 'admin' })}>
+          <select id="new-user-role" value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as components['schemas']['Role'] })}>
             <option value="agent">{t('roles.agent')}</option>
             <option value="admin">{t('roles.admin')}</option>
           </select>

@@ -1,7 +1,5 @@
 import { api, call } from '@/lib/api-client';
-import type { components } from '@/api/schema';
-
-export type Me = components['schemas']['MeResponse'];
+import type { Me } from '@/lib/me';
 
 export function getMe(): Promise<Me> {
   return call(api.GET('/api/v1/me'));

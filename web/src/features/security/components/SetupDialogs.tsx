@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
+import type { components } from '@/api/schema';
 import { Alert } from '@/components/Alert';
 import { Button } from '@/components/Button';
 import { CodeInput } from '@/components/CodeInput';
@@ -8,7 +9,7 @@ import { problemMessage } from '@/lib/problem';
 import { useSensitive } from '@/lib/reauth';
 import { useAction } from '@/lib/use-async';
 import { useCooldown } from '@/lib/use-cooldown';
-import { confirm2fa, type Method, type TwoFactorEnabled } from '../api/confirm-2fa';
+import { confirm2fa, type TwoFactorEnabled } from '../api/confirm-2fa';
 import { downloadBackupCodes, saveTextFile } from '../api/download-backup-codes';
 import { setupEmail } from '../api/setup-email';
 import type { TotpSetup } from '../api/setup-totp';
@@ -17,7 +18,7 @@ import { BackupCodeList } from './BackupCodeList';
 /** Where focus goes back when the dialog closes (see `Dialog`). */
 type Focus = { opener?: HTMLElement | null; fallbackFocus?: HTMLElement | null };
 
-function useConfirm(method: Method, onEnabled: (r: TwoFactorEnabled) => void) {
+function useConfirm(method: components['schemas']['TwoFactorMethod'], onEnabled: (r: TwoFactorEnabled) => void) {
   const sensitive = useSensitive();
   const [code, setCode] = useState('');
   const action = useAction(async () => onEnabled(await sensitive(() => confirm2fa(method, code))));

@@ -1,11 +1,12 @@
 import { useState, type MouseEvent } from 'react';
 import { useTranslation } from 'react-i18next';
+import type { components } from '@/api/schema';
 import { Alert, Loading } from '@/components/Alert';
 import { Button } from '@/components/Button';
 import { problemMessage } from '@/lib/problem';
 import { useSensitive } from '@/lib/reauth';
 import { useAction, useAsync } from '@/lib/use-async';
-import type { Method, TwoFactorEnabled } from '../api/confirm-2fa';
+import type { TwoFactorEnabled } from '../api/confirm-2fa';
 import { get2faStatus } from '../api/get-2fa-status';
 import { setupEmail } from '../api/setup-email';
 import { setupTotp, type TotpSetup } from '../api/setup-totp';
@@ -33,7 +34,7 @@ const CLOSED: Open = { kind: 'none', opener: null };
 const METHODS = [
   { id: 'email', name: 'twoFactor.emailName', text: 'twoFactor.emailText' },
   { id: 'totp', name: 'twoFactor.totpName', text: 'twoFactor.totpText' },
-] as const satisfies readonly { id: Method; name: string; text: string }[];
+] as const satisfies readonly { id: components['schemas']['TwoFactorMethod']; name: string; text: string }[];
 
 /** Security Settings → "Two-Factor Authentication (2FA)". */
 export function TwoFactorCard({ email, onChanged }: { email: string | undefined; onChanged?: () => void }) {
@@ -45,7 +46,7 @@ export function TwoFactorCard({ email, onChanged }: { email: string | undefined;
   // Takes focus when a dialog closes and the button that opened it is gone (2FA turned on or off).
   const [heading, setHeading] = useState<HTMLHeadingElement | null>(null);
 
-  const start = useAction(async (method: Method, opener: HTMLElement | null) => {
+  const start = useAction(async (method: components['schemas']['TwoFactorMethod'], opener: HTMLElement | null) => {
     setNotice(null);
     if (method === 'email') {
       await sensitive(setupEmail);
@@ -65,7 +66,7 @@ export function TwoFactorCard({ email, onChanged }: { email: string | undefined;
   const focus = { opener: open.opener, fallbackFocus: heading };
 
   const s = status.data;
-  const active = s?.enabled ? (s.method as Method | null) : null;
+  const active = s?.enabled ? (s.method ?? null) : null;
 
   return (
     <section className="card" aria-labelledby="tfa-title">
