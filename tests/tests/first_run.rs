@@ -49,8 +49,12 @@ struct Output {
 /// Starts the child with `AUTH_LOG_FORMAT=format` and reads its two streams until a line of
 /// standard output (`on_stdout`) or standard error starts with the ready line, then ends it.
 fn start(test: &str, format: &str, on_stdout: bool) -> Output {
-    let db = TestDb::new(Backend::Sqlite);
-    let DbTarget::Sqlite(path) = db.target.clone() else { unreachable!("a SQLite database") };
+    // A first run: a new, empty file (as `make run` on a fresh `data/`), not a copy of the
+    // migrated template, so that start-up creates it and switches it to WAL itself.
+    let dir = std::env::temp_dir().join(format!("cx-first-run-{}-{}", std::process::id(), test.len()));
+    drop(std::fs::remove_dir_all(&dir));
+    std::fs::create_dir_all(&dir).expect("a directory for the new database");
+    let path = dir.join("auth.db").to_string_lossy().into_owned();
     let me = std::env::current_exe().expect("test binary");
     let mut child = Command::new(&me)
         .args(["--exact", test, "--nocapture", "--test-threads=1"])
@@ -89,6 +93,7 @@ fn start(test: &str, format: &str, on_stdout: bool) -> Output {
     };
     drop(child.kill());
     drop(child.wait());
+    drop(std::fs::remove_dir_all(&dir));
     // The rest of what it wrote before it ended (the two pipes are read apart: a line written
     // earlier on the other stream may still be on its way).
     let on_the_way: Vec<_> = rx.iter().collect();
@@ -131,6 +136,14 @@ fn with_text_logs_the_lines_are_readable_and_start_up_ends_saying_where_to_open_
         logs.iter().any(|l| l.contains("INFO") && l.contains("listening")),
         "a readable start-up log before the ready line:\n{}",
         logs.join("\n")
+    );
+    // A first start on a new database file has nothing to complain about (before, the pool's
+    // first connections raced the switch to WAL and r2d2 logged "database is locked").
+    assert!(
+        !out.stdout.iter().chain(&out.stderr).any(|l| l.contains("ERROR") || l.contains("database is locked")),
+        "an error on a first start:\n{}\n{}",
+        out.stdout.join("\n"),
+        out.stderr.join("\n")
     );
     for line in &out.stdout {
         assert!(serde_json::from_str::<serde_json::Value>(line).is_err(), "a JSON line with text logs: {line}");

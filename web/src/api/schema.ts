@@ -1308,7 +1308,7 @@ export interface components {
         };
         /** @description RFC 9457 problem details, as every error under `/api/` is answered. */
         Problem: {
-            /** @description Stable machine-readable code (see CONTRACT.md). */
+            /** @description Stable machine-readable code (see docs/API.md, "Errors"). */
             code: components["schemas"]["ProblemCode"];
             detail: string;
             errors?: components["schemas"]["FieldError"][] | null;

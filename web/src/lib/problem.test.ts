@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import i18n from './i18n';
 import { ApiProblem, networkProblem, problemMessage, toApiProblem, type Problem } from './problem';
@@ -81,14 +82,13 @@ describe('problemMessage in Chinese', () => {
   });
 
   it('every_code_of_the_api_has_a_sentence_of_its_own', () => {
-    // The `code` values of the HTTP contract (api/src/error.rs), and the app's own.
-    const codes = [
-      'validation_failed', 'weak_password', 'invalid_credentials', 'invalid_code', 'invalid_refresh_token', 'invalid_mfa_token',
-      'unauthenticated', 'reauth_required', 'forbidden', 'mfa_setup_required', 'passkeys_disabled', 'not_found',
-      'mfa_already_enabled', 'mfa_not_enabled', 'mfa_required_by_site', 'self_action_forbidden', 'sso_not_configured',
-      'sso_already_connected', 'sso_failed', 'method_not_allowed', 'payload_too_large', 'too_many_attempts',
-      'email_delivery_failed', 'service_unavailable', 'internal_error', 'network_error', 'unexpected',
-    ];
+    // Every `code` of the API (the ProblemCode enum of openapi.yaml, generated from
+    // api/src/error.rs), and the app's own.
+    const spec = readFileSync(new URL('../../../openapi.yaml', import.meta.url), 'utf8');
+    const enumBlock = /\n {4}ProblemCode:\n[\s\S]*?enum:\n((?: {6}- \w+\n)+)/.exec(spec)?.[1] ?? '';
+    const apiCodes = [...enumBlock.matchAll(/- (\w+)/g)].map((m) => m[1]!);
+    expect(apiCodes.length, 'the ProblemCode enum in openapi.yaml').toBeGreaterThan(20);
+    const codes = [...apiCodes, 'network_error', 'unexpected'];
     for (const code of codes) {
       expect(i18n.exists(`problems.${code}`, { ns: 'common' }), code).toBe(true);
       // Not the server's own detail: a sentence from the catalog.

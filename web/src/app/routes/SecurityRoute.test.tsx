@@ -24,7 +24,7 @@ const me = {
   tenant: { id: 't1', name: 'Acme', slug: 'acme' },
 } as unknown as Me;
 
-const provider = { id: 'p-google', display_name: 'Google', kind: 'google' };
+const provider = { id: 'p-google', display_name: 'Google', kind: 'google' as const };
 const CONNECTED = 'Your Google account alice@example.com is connected.';
 
 beforeEach(() => {

@@ -5,6 +5,7 @@ import userEvent from '@testing-library/user-event';
 import i18n from '@/lib/i18n';
 import { ApiProblem } from '@/lib/problem';
 import { LoginPage } from './LoginPage';
+import type { ProviderSummary } from '../api/get-sso-providers';
 
 vi.mock('@simplewebauthn/browser', async (original) => ({
   ...(await original<typeof import('@simplewebauthn/browser')>()),
@@ -18,7 +19,7 @@ vi.mock('../api/login', () => ({ login: vi.fn() }));
 const { getSsoProviders } = vi.mocked(await import('../api/get-sso-providers'));
 const { login } = vi.mocked(await import('../api/login'));
 
-const providers = [
+const providers: ProviderSummary[] = [
   { id: 'g', kind: 'google', display_name: 'Google' },
   { id: 'm', kind: 'microsoft', display_name: 'Office 365' },
   { id: 'o', kind: 'oidc', display_name: 'Acme SSO' },
