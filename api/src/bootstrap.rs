@@ -52,6 +52,7 @@ pub fn ensure_admin(
             disabled: false,
             created_at: now,
             last_sign_in_at: None,
+            locale: None,
         };
         users::insert(conn, &user).context("creating the admin")?;
         audit::record(

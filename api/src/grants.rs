@@ -11,7 +11,7 @@ use crate::db::audit::{self, NewEvent, Origin};
 use crate::db::users::User;
 use crate::db::{password_resets, sessions, sso, tenants, throttle, users, write_tx, AnyConnection};
 use crate::error::ApiError;
-use crate::notices::{self, ConnectionLine};
+use crate::notices::{self, ConnectionLine, Letter, Recipient};
 
 /// What [`end_grants`] ended.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -234,8 +234,8 @@ pub fn reset_password(
         let line = |(c, name): (sso::Connection, String)| ConnectionLine { application: name, email: c.email };
         let kept: Vec<ConnectionLine> = sso::connections_named(conn, &user.id)?.into_iter().map(line).collect();
         let removed: Vec<ConnectionLine> = removed.into_iter().map(line).collect();
-        let (subject, text) = notices::password_reset_text(&removed, &kept);
-        notices::queue_text(conn, key, &user.email, subject, &text, now)?;
+        let letter = Letter::PasswordReset { removed: &removed, kept: &kept };
+        notices::queue(conn, key, &Recipient::user(&user, origin.browser_locale), &letter, now)?;
         Ok(())
     })
 }

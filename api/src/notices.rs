@@ -14,129 +14,29 @@ use crate::mail::{Mailer, OutgoingMail};
 
 const OUTBOX_AAD: &[u8] = b"outbox";
 
-/// The notices the service sends.
-#[derive(Debug, Clone, Copy)]
-pub enum Notice {
-    TwoFactorEnabled,
-    TwoFactorDisabled,
-    BackupCodesRegenerated,
-    BackupCodesRunningLow,
-    TwoFactorResetByAdmin,
-    SecondFactorGuessed,
-}
+pub use crate::mail::letters::{ConnectionLine, Letter, Notice, Recipient};
 
-impl Notice {
-    fn subject_and_text(self) -> (&'static str, &'static str) {
-        match self {
-            Self::TwoFactorEnabled => (
-                "Two-factor authentication is on",
-                "Two-factor authentication was turned on for your CloudCX account.\n\nIf this was not you, contact your administrator at once.",
-            ),
-            Self::TwoFactorDisabled => (
-                "Two-factor authentication is off",
-                "Two-factor authentication was turned off for your CloudCX account.\n\nIf this was not you, change your password and contact your administrator.",
-            ),
-            Self::BackupCodesRegenerated => (
-                "New backup codes",
-                "A new set of backup codes was generated for your CloudCX account. The old codes no longer work.",
-            ),
-            Self::BackupCodesRunningLow => (
-                "Only two backup codes left",
-                "You have only two unused backup codes left for your CloudCX account. Generate a new set in Security Settings.",
-            ),
-            Self::TwoFactorResetByAdmin => (
-                "Your two-factor authentication was reset",
-                "An administrator removed the two-factor authentication and the passkeys of your CloudCX account and signed you out everywhere. Set them up again after your next sign-in.",
-            ),
-            Self::SecondFactorGuessed => (
-                "Someone is trying to sign in to your account",
-                "Several wrong second-factor codes were entered for your CloudCX account. Your password may be known to someone else: change it and contact your administrator.",
-            ),
-        }
-    }
-}
-
-/// An SSO connection as a reset mail names it: the application's display name and the external
-/// account's e-mail, if the provider gave one.
-#[derive(Debug, Clone)]
-pub struct ConnectionLine {
-    pub application: String,
-    pub email: Option<String>,
-}
-
-impl ConnectionLine {
-    fn line(&self) -> String {
-        match &self.email {
-            Some(e) => format!("- {} ({e})", self.application),
-            None => format!("- {}", self.application),
-        }
-    }
-}
-
-/// Subject and text of the mail after a password reset: every device was signed out; the SSO
-/// connections made since the previous password was set were removed (someone who knew that
-/// password could have made them) and are named; the remaining ones are listed with how to
-/// disconnect each.
-pub fn password_reset_text(removed: &[ConnectionLine], kept: &[ConnectionLine]) -> (&'static str, String) {
-    let mut text = String::from(
-        "The password of your CloudCX account was reset with a link and every device was signed out. If this was not you, contact your administrator at once.",
-    );
-    if !removed.is_empty() {
-        text.push_str(
-            "\n\nThese single sign-on accounts were connected since your previous password was set, so someone who knew it could have connected them. They were disconnected; connect them again from Security Settings if they are yours:\n",
-        );
-        text.push_str(&removed.iter().map(ConnectionLine::line).collect::<Vec<_>>().join("\n"));
-    }
-    if !kept.is_empty() {
-        text.push_str("\n\nThese single sign-on accounts remain connected and can still sign you in:\n");
-        text.push_str(&kept.iter().map(ConnectionLine::line).collect::<Vec<_>>().join("\n"));
-        text.push_str(
-            "\nIf one of them is not yours, sign in and disconnect it: Security Settings > Single Sign-On (SSO) > Disconnect.",
-        );
-    }
-    ("Your CloudCX password was reset", text)
-}
-
-/// Subject and text of the mail after a passkey named `name` was added to the account.
-pub fn passkey_added_text(name: &str) -> (&'static str, String) {
-    (
-        "A passkey was added to your CloudCX account",
-        format!(
-            "A passkey named \"{name}\" was added to your CloudCX account. It can sign you in without your password.\n\nIf this was not you, remove it in Security Settings > Passkeys, change your password and contact your administrator."
-        ),
-    )
-}
-
-/// Subject and text of the mail after a passkey named `name` was removed from the account.
-pub fn passkey_removed_text(name: &str) -> (&'static str, String) {
-    (
-        "A passkey was removed from your CloudCX account",
-        format!(
-            "The passkey named \"{name}\" was removed from your CloudCX account and can no longer sign you in.\n\nIf this was not you, change your password and contact your administrator."
-        ),
-    )
-}
-
-/// Queues a notice to `to`; call inside the transaction of the change.
-pub fn queue(conn: &mut AnyConnection, key: &DataKey, to: &str, notice: Notice, now: i64) -> Result<(), DbError> {
-    let (subject, text) = notice.subject_and_text();
-    queue_text(conn, key, to, subject, text, now)
-}
-
-/// Queues any text (sealed: a body may hold a secret such as a reset link).
-pub fn queue_text(
+/// Queues `letter` to `to`, in their language; call inside the transaction of the change. The
+/// body is sealed: it may hold a secret such as a reset link.
+pub fn queue(
     conn: &mut AnyConnection,
     key: &DataKey,
-    to: &str,
-    subject: &str,
-    text: &str,
+    to: &Recipient<'_>,
+    letter: &Letter<'_>,
     now: i64,
 ) -> Result<(), DbError> {
-    outbox::enqueue(conn, &sealed_text(key, to, subject, text, now))?;
+    outbox::enqueue(conn, &sealed(key, to, letter, now))?;
     Ok(())
 }
 
-/// The outbox row [`queue_text`] inserts: the body sealed under the data key, due at once.
+/// The outbox row [`queue`] inserts: `letter` in `to`'s language, sealed under the data key,
+/// due at once.
+pub fn sealed(key: &DataKey, to: &Recipient<'_>, letter: &Letter<'_>, now: i64) -> OutboxRow {
+    let composed = letter.compose(to.locale);
+    sealed_text(key, to.email, &composed.subject, &composed.text, now)
+}
+
+/// An outbox row of a composed mail: the body sealed under the data key, due at once.
 pub fn sealed_text(key: &DataKey, to: &str, subject: &str, text: &str, now: i64) -> OutboxRow {
     OutboxRow {
         id: uuid::Uuid::now_v7().to_string(),

@@ -38,6 +38,7 @@ use crate::routes::{
         sso::callback,
         sso::complete,
         me::me,
+        me::patch_me,
         sso::my_sso,
         lifecycle::change_password,
         lifecycle::list_sessions,

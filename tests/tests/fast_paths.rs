@@ -28,7 +28,7 @@ async fn db<T: Send + 'static>(
 }
 
 fn origin() -> Origin {
-    Origin { ip: Some("192.0.2.7".into()), user_agent: Some("parity/1.0".into()) }
+    Origin { ip: Some("192.0.2.7".into()), user_agent: Some("parity/1.0".into()), browser_locale: None }
 }
 
 /// A family of `user_id` as a sign-in at `now` makes it (ids differ between twins).

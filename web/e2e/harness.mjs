@@ -549,7 +549,7 @@ export function uniqueEmail(prefix) {
  * `host`: the name the browser and AUTH_PUBLIC_URL use. WebAuthn refuses an IP address as the
  * relying party, so the passkey journeys pass `localhost` (still a secure context over http).
  */
-export async function startStack({ oidcClients = [], host = '127.0.0.1' } = {}) {
+export async function startStack({ oidcClients = [], host = '127.0.0.1', locale } = {}) {
   const started = [];
   const stopAll = async () => {
     for (const s of started.reverse()) {
@@ -582,7 +582,8 @@ export async function startStack({ oidcClients = [], host = '127.0.0.1' } = {}) 
 
     const browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: CHROMIUM_ARGS,
+      // `locale` (e.g. `zh-CN`): the browser's language, as its UI and `Accept-Language` say it.
+      args: locale ? [...CHROMIUM_ARGS, `--lang=${locale}`] : CHROMIUM_ARGS,
     });
     started.push(() => browser.close());
     /** Every CSP violation any page of this stack reported, oldest first. */
@@ -594,7 +595,7 @@ export async function startStack({ oidcClients = [], host = '127.0.0.1' } = {}) 
     const client = apiClient(api.base);
 
     async function newPage() {
-      const context = await browser.newContext({ acceptDownloads: true, baseURL: base, viewport: { width: 1280, height: 900 } });
+      const context = await browser.newContext({ acceptDownloads: true, baseURL: base, viewport: { width: 1280, height: 900 }, locale });
       const page = await context.newPage();
       page.setDefaultTimeout(15_000);
       return { context, page };

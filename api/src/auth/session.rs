@@ -211,7 +211,7 @@ impl Start<'_> {
             refresh_hash: &token_hash(&refresh_token),
             seen_since: now - NEW_DEVICE_WINDOW_SECS,
             audit: &audit::row(self.origin, now, event),
-            notice: &new_device_notice(self.data_key, user, &family, now),
+            notice: &new_device_notice(self.data_key, user, &family, self.origin, now),
             give_back,
         };
         let opened = if alone { sessions::open_alone(conn, &opening)? } else { sessions::open(conn, &opening)? };
@@ -233,15 +233,14 @@ fn new_device_notice(
     data_key: &crate::auth::secrets::DataKey,
     user: &User,
     family: &Family,
+    origin: &Origin,
     now: i64,
 ) -> crate::db::outbox::OutboxRow {
+    use crate::notices::{sealed, Letter, Recipient};
     let device = crate::domain::device_name(family.user_agent.as_deref().unwrap_or(""));
-    let text = format!(
-        "Your CloudCX account was signed in to from a new device: {device}, address {}, at {}.\n\nIf this was not you, change your password and sign out the other devices in Security Settings.",
-        family.ip.as_deref().unwrap_or("unknown"),
-        crate::clock::rfc3339(now),
-    );
-    crate::notices::sealed_text(data_key, &user.email, "New sign-in to your CloudCX account", &text, now)
+    let at = crate::clock::rfc3339(now);
+    let letter = Letter::NewSignIn { device: &device, address: family.ip.as_deref(), at: &at };
+    sealed(data_key, &Recipient::user(user, origin.browser_locale), &letter, now)
 }
 
 fn hand_out(

@@ -25,6 +25,9 @@ pub struct AuditEvent {
 pub struct Origin {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The language of ours the browser prefers (`Accept-Language`): the language of the mails
+    /// the request causes to a user who has not chosen one. Not recorded.
+    pub browser_locale: Option<crate::domain::Locale>,
 }
 
 /// An event about to be recorded.

@@ -26,6 +26,7 @@ diesel::table! {
         created_at -> BigInt,
         last_sign_in_at -> Nullable<BigInt>,
         password_changed_at -> BigInt,
+        locale -> Nullable<Text>,
     }
 }
 

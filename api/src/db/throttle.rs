@@ -81,7 +81,7 @@ SELECT hit.n, (SELECT n FROM reserve) AS reserved, t.locked_until,
     s.require_2fa AS site_require_2fa,
     u.id AS user_id, u.email AS user_email, u.display_name AS user_display_name,
     u.password_hash AS user_password_hash, u.role AS user_role, u.disabled AS user_disabled,
-    u.created_at AS user_created_at, u.last_sign_in_at AS user_last_sign_in_at,
+    u.created_at AS user_created_at, u.last_sign_in_at AS user_last_sign_in_at, u.locale AS user_locale,
     m.method AS mfa_method, m.totp_secret AS mfa_totp_secret, m.last_totp_step AS mfa_last_totp_step,
     m.enabled_at AS mfa_enabled_at
 FROM hit {extra}
@@ -228,6 +228,8 @@ struct LookUpRow {
     #[diesel(sql_type = Nullable<BigInt>)]
     user_last_sign_in_at: Option<i64>,
     #[diesel(sql_type = Nullable<Text>)]
+    user_locale: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
     mfa_method: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     mfa_totp_secret: Option<String>,
@@ -257,6 +259,7 @@ impl LookUpRow {
             disabled: self.user_disabled?,
             created_at: self.user_created_at?,
             last_sign_in_at: self.user_last_sign_in_at,
+            locale: self.user_locale,
         };
         let mfa = match (self.mfa_method, self.mfa_last_totp_step, self.mfa_enabled_at) {
             (Some(method), Some(last_totp_step), Some(enabled_at)) => Some(super::mfa::UserMfa {

@@ -15,6 +15,8 @@ pub struct User {
     pub disabled: bool,
     pub created_at: i64,
     pub last_sign_in_at: Option<i64>,
+    /// The language the user chose (`en`, `zh-CN`); `None`: no choice made.
+    pub locale: Option<String>,
 }
 
 pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<User>> {
@@ -165,6 +167,14 @@ pub fn update_profile(
     if let Some(d) = disabled {
         diesel::update(users::table.find(id)).set(users::disabled.eq(d)).execute(conn)?;
     }
+    changed(conn, id, now)
+}
+
+/// Sets the user's language (`None` clears the choice). Like every change of the row, it goes
+/// through the revocation log, so each instance's cached copy of the user (what `/me` answers
+/// from) is refreshed.
+pub fn set_locale(conn: &mut AnyConnection, id: &str, locale: Option<&str>, now: i64) -> QueryResult<()> {
+    diesel::update(users::table.find(id)).set(users::locale.eq(locale)).execute(conn)?;
     changed(conn, id, now)
 }
 

@@ -1,10 +1,12 @@
 //! Pure types and rules: no actix, no diesel. Parse, don't validate.
 
 mod email;
+mod locale;
 mod password;
 mod text;
 
 pub use email::Email;
+pub use locale::Locale;
 pub use password::{NewPassword, PasswordRejection, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 pub use text::{is_invisible, DisplayName};
 

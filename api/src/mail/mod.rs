@@ -1,5 +1,9 @@
 //! Outgoing mail: lettre over SMTP when `AUTH_SMTP_URL` is set, else `.eml` files in a
 //! directory (`data/outbox/`). Bodies carry one-time codes and links: they are never logged.
+//! What each mail says, in each language: [`letters`], from the catalogs of [`catalog`].
+
+pub mod catalog;
+pub mod letters;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

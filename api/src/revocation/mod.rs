@@ -302,6 +302,7 @@ mod tests {
                 disabled: false,
                 created_at: 0,
                 last_sign_in_at: None,
+                locale: None,
             },
             has_2fa: false,
         })

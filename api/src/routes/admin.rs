@@ -11,6 +11,7 @@ use crate::db::users::User;
 use crate::db::{mfa, tenants, users, write_tx};
 use crate::domain::{DisplayName, Email, NewPassword, Role, Secret};
 use crate::error::{ApiError, FieldError, Problem};
+use crate::notices;
 use crate::routes::extract::{self, AdminUser, FreshAdmin};
 use crate::routes::views::UserView;
 use crate::state::AppState;
@@ -95,6 +96,7 @@ pub async fn create_user(
         disabled: false,
         created_at: now,
         last_sign_in_at: None,
+        locale: None,
     };
     let origin = extract::origin(&req, &state);
     let created = user.clone();
@@ -296,7 +298,9 @@ pub async fn reset_two_factor(
                         }),
                     },
                 )?;
-                crate::notices::queue(conn, &key, &user.email, crate::notices::Notice::TwoFactorResetByAdmin, now)?;
+                // In the user's own language, or English: the admin's browser says nothing of it.
+                let to = notices::Recipient::user(&user, None);
+                notices::queue(conn, &key, &to, &notices::Letter::Notice(notices::Notice::TwoFactorResetByAdmin), now)?;
                 Ok(())
             })
         })

@@ -15,6 +15,7 @@ use crate::auth::signin::{rate_limited, AddressBudget};
 use crate::db::audit::Origin;
 use crate::db::tenants::Tenant;
 use crate::db::users::User;
+use crate::domain::Locale;
 use crate::error::{extractors::BODY_LIMIT, ApiError};
 use crate::revocation::check;
 use crate::state::AppState;
@@ -171,11 +172,30 @@ pub fn client_ip(req: &HttpRequest, state: &AppState) -> Option<IpAddr> {
     Some(client)
 }
 
-/// Address and user agent for audit rows and sessions.
+/// Address and user agent for audit rows and sessions, and the browser's language for mails.
 pub fn origin(req: &HttpRequest, state: &AppState) -> Origin {
     Origin {
         ip: client_ip(req, state).map(|ip| ip.to_string()),
         user_agent: req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
+        browser_locale: browser_locale(req),
+    }
+}
+
+/// The language of ours the request's `Accept-Language` prefers, if it names one.
+pub fn browser_locale(req: &HttpRequest) -> Option<Locale> {
+    req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Locale::from_accept_language)
+}
+
+/// The browser's preferred language of ours (`Accept-Language`), for the mails a request causes
+/// to a user who has not chosen one; `None` when it names none of ours. Never fails.
+pub struct BrowserLocale(pub Option<Locale>);
+
+impl FromRequest for BrowserLocale {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(Self(browser_locale(req))))
     }
 }
 

@@ -15,10 +15,12 @@ use crate::db::audit::{self, NewEvent};
 use crate::db::password_resets::{self, PasswordReset};
 use crate::db::users::User;
 use crate::db::{mfa, sessions, throttle, users, write_tx, AnyConnection};
-use crate::domain::{device_name, DisplayName, Email, NewPassword, Role, Secret, TenantSlug, MAX_PASSWORD_CHARS};
+use crate::domain::{
+    device_name, DisplayName, Email, Locale, NewPassword, Role, Secret, TenantSlug, MAX_PASSWORD_CHARS,
+};
 use crate::error::{ApiError, Problem};
 use crate::grants;
-use crate::notices;
+use crate::notices::{self, Letter, Recipient};
 use crate::routes::extract::{self, AdminUser, AuthUser, FreshAdmin};
 use crate::routes::views::{device_cookie_removal, this_device, UserView};
 use crate::state::AppState;
@@ -98,15 +100,19 @@ pub async fn change_password(
                 // Every trusted device, this browser's too: the trust was given with the old
                 // password, and the next sign-in asks for the second factor again.
                 trusted::forget(conn, &origin, u, Some(&u.id), None, "password_changed", now)?;
-                audit::record(conn, &origin, now, event(&u.tenant_id, "password_changed", Some(&u.id), Some(&u.id), serde_json::json!({"sessions_ended": ended.sessions, "reset_links_voided": ended.links})))?;
-                notices::queue_text(
+                audit::record(
                     conn,
-                    &key,
-                    &u.email,
-                    "Your CloudCX password was changed",
-                    "The password of your CloudCX account was changed and your other devices were signed out. If this was not you, contact your administrator at once.",
+                    &origin,
                     now,
+                    event(
+                        &u.tenant_id,
+                        "password_changed",
+                        Some(&u.id),
+                        Some(&u.id),
+                        serde_json::json!({"sessions_ended": ended.sessions, "reset_links_voided": ended.links}),
+                    ),
                 )?;
+                notices::queue(conn, &key, &Recipient::user(u, origin.browser_locale), &Letter::PasswordChanged, now)?;
                 Ok::<_, ApiError>(())
             })
         })
@@ -123,8 +129,15 @@ pub struct ForgotRequest {
     pub email: String,
 }
 
-/// Queues a reset link for the user (in the caller's transaction).
-fn queue_reset_link(conn: &mut AnyConnection, state: &AppState, user: &User, now: i64) -> Result<(), ApiError> {
+/// Queues a reset link for the user (in the caller's transaction), in their language, else
+/// `browser`'s (the language of the request that asked for it, when it was theirs).
+fn queue_reset_link(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    user: &User,
+    browser: Option<Locale>,
+    now: i64,
+) -> Result<(), ApiError> {
     let token = random_token(32);
     password_resets::insert(
         conn,
@@ -137,14 +150,7 @@ fn queue_reset_link(conn: &mut AnyConnection, state: &AppState, user: &User, now
         },
     )?;
     let link = format!("{}/reset-password?token={token}", state.public_url);
-    notices::queue_text(
-        conn,
-        &state.data_key,
-        &user.email,
-        "Reset your CloudCX password",
-        &format!("Someone asked to reset the password of your CloudCX account.\n\nTo choose a new one, open this link within 30 minutes:\n{link}\n\nIf this was not you, ignore this e-mail: your password stays as it is."),
-        now,
-    )?;
+    notices::queue(conn, &state.data_key, &Recipient::user(user, browser), &Letter::ResetLink { link: &link }, now)?;
     Ok(())
 }
 
@@ -190,7 +196,7 @@ pub async fn forgot(
                     if user.disabled {
                         return Ok(false);
                     }
-                    queue_reset_link(conn, &s2, &user, now)?;
+                    queue_reset_link(conn, &s2, &user, origin.browser_locale, now)?;
                     audit::record(
                         conn,
                         &origin,
@@ -524,7 +530,8 @@ pub async fn send_reset_link(
         .db
         .run(move |conn| {
             write_tx(conn, |conn| {
-                queue_reset_link(conn, &st, &user, now)?;
+                // The admin's browser says nothing of the user's language.
+                queue_reset_link(conn, &st, &user, None, now)?;
                 audit::record(
                     conn,
                     &origin,

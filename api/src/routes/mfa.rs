@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use crate::auth::mfa::Submission;
 use crate::auth::signin::challenge::{self, ReauthCode, Resent, Verified};
 use crate::error::{ApiError, Problem};
-use crate::routes::extract::{self, AuthUser};
+use crate::routes::extract::{self, AuthUser, BrowserLocale};
 use crate::routes::views::{authenticated, code_sent, device_cookie, CodeSent, SignInResponse, TokenDelivery};
 use crate::state::AppState;
 
@@ -101,10 +101,11 @@ fn resent(outcome: Resent) -> Result<HttpResponse, ApiError> {
 pub async fn resend(
     req: HttpRequest,
     state: web::Data<AppState>,
+    BrowserLocale(browser): BrowserLocale,
     body: web::Json<ResendRequest>,
 ) -> Result<HttpResponse, ApiError> {
     extract::limit_signin(&req, &state).await?;
-    resent(challenge::resend(&state, &body.mfa_token).await?)
+    resent(challenge::resend(&state, &body.mfa_token, browser).await?)
 }
 
 /// Mails a code for `/auth/reauth` (users whose method is e-mail).
@@ -123,10 +124,11 @@ pub async fn reauth_email_code(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: AuthUser,
+    BrowserLocale(browser): BrowserLocale,
 ) -> Result<HttpResponse, ApiError> {
     extract::limit_signin(&req, &state).await?;
     let family_id = user.claims.sid.clone().ok_or(ApiError::Unauthenticated)?;
-    match challenge::reauth_email_code(&state, &user.user, &family_id).await? {
+    match challenge::reauth_email_code(&state, &user.user, &family_id, browser).await? {
         ReauthCode::Sent(outcome) => resent(outcome),
         ReauthCode::NotEmailMethod => Err(ApiError::MfaNotEnabled),
     }

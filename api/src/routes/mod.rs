@@ -141,7 +141,7 @@ route_table! {
     // (docs/PERFORMANCE.md, issue 19). Literal paths, competing with no pattern.
     "/oauth/introspect" => post oauth::introspect;
     "/oauth/token" => post oauth::token;
-    "/api/v1/me" => get me::me;
+    "/api/v1/me" => get me::me, patch me::patch_me;
 
     // Sign-in.
     "/api/v1/auth/login" => post auth::login;

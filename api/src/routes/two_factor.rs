@@ -17,7 +17,8 @@ use crate::db::mfa::{self, Setup, UserMfa};
 use crate::db::{write_tx, AnyConnection};
 use crate::domain::{Secret, TwoFactorMethod, MAX_PASSWORD_CHARS};
 use crate::error::{ApiError, Problem};
-use crate::notices::{self, Notice};
+use crate::mail::letters::CodePurpose;
+use crate::notices::{self, Letter, Notice, Recipient};
 use crate::routes::extract::{self, AuthUser};
 use crate::routes::views::device_cookie_removal;
 use crate::state::AppState;
@@ -194,7 +195,8 @@ pub async fn email_setup(
     user.require_fresh(state.now())?;
     ensure_not_enabled(&state, &user.user.id).await?;
     let code = secrets::new_email_code();
-    send_code(&state, code_mail(&user.user.email, &code, "verification")).await?;
+    let to = Recipient::user(&user.user, extract::browser_locale(&req));
+    send_code(&state, code_mail(&to, &code, CodePurpose::Verification)).await?;
     let now = state.now();
     let setup = Setup {
         user_id: user.user.id.clone(),
@@ -357,7 +359,8 @@ fn confirm_in_tx(
     SECOND_FACTOR.give_back(conn, uid)?;
     let codes = mfa_auth::new_backup_codes(conn, &state.data_key, uid, now)?;
     audit::record(conn, origin, now, event(user, "mfa_enabled", serde_json::json!({"method": method})))?;
-    notices::queue(conn, &state.data_key, &user.user.email, Notice::TwoFactorEnabled, now)?;
+    let to = Recipient::user(&user.user, origin.browser_locale);
+    notices::queue(conn, &state.data_key, &to, &Letter::Notice(Notice::TwoFactorEnabled), now)?;
     Ok(Confirmed::Enabled(codes))
 }
 
@@ -408,7 +411,8 @@ pub async fn disable(
                 let u = &user.user;
                 trusted::forget(conn, &origin, u, Some(&u.id), None, "mfa_disabled", now)?;
                 audit::record(conn, &origin, now, event(&user, "mfa_disabled", serde_json::json!({})))?;
-                notices::queue(conn, &key, &user.user.email, Notice::TwoFactorDisabled, now)?;
+                let to = Recipient::user(u, origin.browser_locale);
+                notices::queue(conn, &key, &to, &Letter::Notice(Notice::TwoFactorDisabled), now)?;
                 Ok(())
             })
         })
@@ -519,7 +523,8 @@ pub async fn regenerate_backup_codes(
                 }
                 let codes = mfa_auth::new_backup_codes(conn, &key, &user.user.id, now)?;
                 audit::record(conn, &origin, now, event(&user, "backup_codes_regenerated", serde_json::json!({})))?;
-                notices::queue(conn, &key, &user.user.email, Notice::BackupCodesRegenerated, now)?;
+                let to = Recipient::user(&user.user, origin.browser_locale);
+                notices::queue(conn, &key, &to, &Letter::Notice(Notice::BackupCodesRegenerated), now)?;
                 Ok(codes)
             })
         })

@@ -580,7 +580,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change one's own preferences: the language of the web app and of one's mails. A preference,
+         *     not a privileged change: no recent sign-in is needed.
+         */
+        patch: operations["patch_me"];
         trace?: never;
     };
     "/api/v1/me/2fa": {
@@ -1216,6 +1220,12 @@ export interface components {
             tid?: string | null;
             token_type?: string | null;
         };
+        /**
+         * @description A language of the product. The account's choice (`users.locale`), else the browser's
+         *     preferred language, else English.
+         * @enum {string}
+         */
+        Locale: "en" | "zh-CN";
         LoginRequest: {
             /** @example agent@acme.example */
             email: string;
@@ -1233,10 +1243,15 @@ export interface components {
         LogoutRequest: {
             refresh_token?: string | null;
         };
+        /** @description A change of the user's own preferences: the fields sent change, the others stay. */
+        MePatch: {
+            locale?: null | components["schemas"]["Locale"];
+        };
         MeResponse: {
             display_name: string;
             email: string;
             id: string;
+            locale?: null | components["schemas"]["Locale"];
             /** @description The site requires 2FA and this user has not set it up yet. */
             mfa_setup_required: boolean;
             role: components["schemas"]["Role"];
@@ -4200,6 +4215,83 @@ export interface operations {
             };
             /** @description `forbidden`: a service token */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service_unavailable`: the database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    patch_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MePatch"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeResponse"];
+                };
+            };
+            /** @description `validation_failed`: malformed JSON, wrong content type, bad path or query */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: a service token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: `locale` is not `en`, `zh-CN` or `null` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -2,6 +2,7 @@ import { useEffect, useMemo, type ReactNode } from 'react';
 import { ReauthProvider } from '@/features/auth/components/ReauthProvider';
 import { getMe } from '@/features/auth/api/get-me';
 import { bootstrapSession } from '@/lib/auth';
+import { browserLanguage, resolveLanguage, setLanguage } from '@/lib/i18n';
 import { MeContext } from '@/lib/me';
 import { useSession } from '@/lib/session';
 import { useAsync } from '@/lib/use-async';
@@ -11,6 +12,12 @@ function MeProvider({ children }: { children: ReactNode }) {
   const session = useSession();
   const signedIn = session.status === 'signed_in';
   const me = useAsync(() => (signedIn ? getMe() : Promise.resolve(null)), [signedIn]);
+  // The language shown: the account's choice once /me is known, the browser's when signed out.
+  const locale = signedIn ? me.data?.locale : null;
+  useEffect(() => {
+    if (!signedIn) setLanguage(browserLanguage());
+    else if (me.data) setLanguage(resolveLanguage(locale));
+  }, [signedIn, me.data, locale]);
   const value = useMemo(
     () => ({ me: signedIn ? me.data ?? null : null, loading: signedIn && me.loading, error: me.error, reload: me.reload }),
     [signedIn, me.data, me.loading, me.error, me.reload],

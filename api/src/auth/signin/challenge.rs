@@ -11,9 +11,11 @@ use crate::db::mfa::{self, Challenge};
 use crate::db::tenants::Tenant;
 use crate::db::users::{self, User};
 use crate::db::{write_tx, AnyConnection};
+use crate::domain::Locale;
 use crate::error::ApiError;
+use crate::mail::letters::{CodePurpose, Letter};
 use crate::mail::OutgoingMail;
-use crate::notices::{self, Notice};
+use crate::notices::{self, Notice, Recipient};
 use crate::state::AppState;
 
 use super::lifetimes;
@@ -21,15 +23,10 @@ use super::lifetimes;
 /// Bytes of randomness in an `mfa_token` (128 bits).
 const MFA_TOKEN_BYTES: usize = 16;
 
-/// The mail with a one-time code (`purpose`: "sign-in", "confirmation", "setup").
-pub fn code_mail(to: &str, code: &str, purpose: &str) -> OutgoingMail {
-    OutgoingMail {
-        to: to.to_string(),
-        subject: format!("Your CloudCX {purpose} code"),
-        text: format!(
-            "Your CloudCX {purpose} code is {code}\n\nIt expires in 10 minutes. If you did not ask for it, someone may know your password: change it."
-        ),
-    }
+/// The mail with a one-time code, in the recipient's language.
+pub fn code_mail(to: &Recipient<'_>, code: &str, purpose: CodePurpose) -> OutgoingMail {
+    let composed = Letter::Code { purpose, code }.compose(to.locale);
+    OutgoingMail { to: to.email.to_string(), subject: composed.subject, text: composed.text }
 }
 
 /// Hands a code to the mail server, or answers 503 `email_delivery_failed`.
@@ -90,7 +87,8 @@ pub async fn start(
     };
     if method == "email" {
         let code = secrets::new_email_code();
-        send_code(state, code_mail(&user.email, &code, "sign-in")).await?;
+        let to = Recipient::user(user, origin.browser_locale);
+        send_code(state, code_mail(&to, &code, CodePurpose::SignIn)).await?;
         challenge.code_hash = Some(mfa_auth::otp_hash(&state.data_key, &th, &code));
         challenge.code_expires_at = Some(now + EMAIL_CODE_SECS);
         challenge.last_sent_at = Some(now);
@@ -166,7 +164,8 @@ pub fn check_second_factor(
             ),
         )?;
         if count == mfa::MFA_LOCK_AFTER || count == mfa::MFA_HARD_LOCK {
-            notices::queue(conn, &state.data_key, &user.email, Notice::SecondFactorGuessed, now)?;
+            let to = Recipient::user(user, origin.browser_locale);
+            notices::queue(conn, &state.data_key, &to, &Letter::Notice(Notice::SecondFactorGuessed), now)?;
         }
         return Ok(SecondFactor::Wrong);
     };
@@ -180,7 +179,8 @@ pub fn check_second_factor(
             NewEvent::own(&user.tenant_id, &user.id, "backup_code_used", serde_json::json!({ "remaining": remaining })),
         )?;
         if remaining == 2 {
-            notices::queue(conn, &state.data_key, &user.email, Notice::BackupCodesRunningLow, now)?;
+            let to = Recipient::user(user, origin.browser_locale);
+            notices::queue(conn, &state.data_key, &to, &Letter::Notice(Notice::BackupCodesRunningLow), now)?;
         }
     }
     Ok(SecondFactor::Passed(factor))
@@ -265,8 +265,9 @@ pub enum Resent {
     CoolingDown(i64),
 }
 
-/// A new e-mailed code for the sign-in challenge of `mfa_token`, at most one a minute.
-pub async fn resend(state: &AppState, mfa_token: &str) -> Result<Resent, ApiError> {
+/// A new e-mailed code for the sign-in challenge of `mfa_token`, at most one a minute; `browser`
+/// is the request's language (for a user who has not chosen one).
+pub async fn resend(state: &AppState, mfa_token: &str, browser: Option<Locale>) -> Result<Resent, ApiError> {
     let th = token_hash(mfa_token);
     let now = state.now();
     let found = state
@@ -281,7 +282,8 @@ pub async fn resend(state: &AppState, mfa_token: &str) -> Result<Resent, ApiErro
         })
         .await?;
     let Some((challenge, user)) = found else { return Ok(Resent::BadToken) };
-    send_again(state, &challenge.token_hash, challenge.last_sent_at, &user, "sign-in").await
+    let to = Recipient::user(&user, browser);
+    send_again(state, &challenge.token_hash, challenge.last_sent_at, &to, CodePurpose::SignIn).await
 }
 
 /// The cool-down's slot is taken by one conditional update on the challenge's `last_sent_at`
@@ -292,8 +294,8 @@ async fn send_again(
     state: &AppState,
     token_hash: &str,
     previous: Option<i64>,
-    user: &User,
-    purpose: &str,
+    to: &Recipient<'_>,
+    purpose: CodePurpose,
 ) -> Result<Resent, ApiError> {
     let now = state.now();
     if let Some(sent) = previous {
@@ -309,7 +311,7 @@ async fn send_again(
         return Ok(Resent::CoolingDown(RESEND_COOLDOWN_SECS));
     }
     let undo = move |conn: &mut AnyConnection| mfa::release_send(conn, &t, previous, now);
-    mail_code_in_slot(state, &th, user, purpose, now, undo).await
+    mail_code_in_slot(state, &th, to, purpose, now, undo).await
 }
 
 /// Mails a new code in the send slot taken at `now` for the challenge `token_hash`, then stores
@@ -318,13 +320,13 @@ async fn send_again(
 async fn mail_code_in_slot(
     state: &AppState,
     token_hash: &str,
-    user: &User,
-    purpose: &str,
+    to: &Recipient<'_>,
+    purpose: CodePurpose,
     now: i64,
     undo: impl FnOnce(&mut AnyConnection) -> diesel::QueryResult<()> + Send + 'static,
 ) -> Result<Resent, ApiError> {
     let code = secrets::new_email_code();
-    if let Err(e) = send_code(state, code_mail(&user.email, &code, purpose)).await {
+    if let Err(e) = send_code(state, code_mail(to, &code, purpose)).await {
         state.db.run(move |conn| undo(conn).map_err(ApiError::from)).await?;
         return Err(e);
     }
@@ -351,8 +353,14 @@ pub enum ReauthCode {
 
 /// Mails a code for `/auth/reauth` to a user whose method is e-mail, at most one a minute per
 /// session. A session's first code creates its challenge with the send slot taken, in one
-/// conditional statement, so that parallel requests mail one code between them.
-pub async fn reauth_email_code(state: &AppState, user: &User, family_id: &str) -> Result<ReauthCode, ApiError> {
+/// conditional statement, so that parallel requests mail one code between them. `browser` is the
+/// request's language (for a user who has not chosen one).
+pub async fn reauth_email_code(
+    state: &AppState,
+    user: &User,
+    family_id: &str,
+    browser: Option<Locale>,
+) -> Result<ReauthCode, ApiError> {
     let th = reauth_challenge_hash(family_id);
     let (uid, t, now) = (user.id.clone(), th.clone(), state.now());
     let (method, existing) = state
@@ -366,7 +374,10 @@ pub async fn reauth_email_code(state: &AppState, user: &User, family_id: &str) -
         return Ok(ReauthCode::NotEmailMethod);
     }
     if let Some(existing) = existing {
-        return Ok(ReauthCode::Sent(send_again(state, &th, existing.last_sent_at, user, "confirmation").await?));
+        let to = Recipient::user(user, browser);
+        return Ok(ReauthCode::Sent(
+            send_again(state, &th, existing.last_sent_at, &to, CodePurpose::Confirmation).await?,
+        ));
     }
     let challenge = Challenge {
         token_hash: th.clone(),
@@ -389,7 +400,8 @@ pub async fn reauth_email_code(state: &AppState, user: &User, family_id: &str) -
     }
     let t = th.clone();
     let undo = move |conn: &mut AnyConnection| mfa::delete_unsent(conn, &t, now);
-    Ok(ReauthCode::Sent(mail_code_in_slot(state, &th, user, "confirmation", now, undo).await?))
+    let to = Recipient::user(user, browser);
+    Ok(ReauthCode::Sent(mail_code_in_slot(state, &th, &to, CodePurpose::Confirmation, now, undo).await?))
 }
 
 /// What password gives back with a challenge (see [`start`]).

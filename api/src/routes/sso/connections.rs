@@ -11,7 +11,7 @@ use crate::db::sso::{self, Connection};
 use crate::db::write_tx;
 use crate::domain::ProviderKind;
 use crate::error::{ApiError, Problem};
-use crate::notices;
+use crate::notices::{self, Letter, Recipient};
 use crate::routes::extract::{self, AuthUser};
 use crate::state::AppState;
 
@@ -88,7 +88,7 @@ pub async fn disconnect(
             write_tx(conn, |conn| {
                 let gone = sso::delete_connection(conn, &user.user.id, &id)?.ok_or(ApiError::NotFound)?;
                 let provider = sso::find_provider(conn, &gone.provider_id)?;
-                let name = provider.map(|p| p.display_name).unwrap_or_else(|| "SSO".into());
+                let name = provider.map(|p| p.display_name);
                 audit::record(
                     conn,
                     &origin,
@@ -101,17 +101,8 @@ pub async fn disconnect(
                         details: serde_json::json!({ "provider_id": gone.provider_id, "connection_id": gone.id }),
                     },
                 )?;
-                notices::queue_text(
-                    conn,
-                    &key,
-                    &user.user.email,
-                    &format!("{name} account disconnected"),
-                    &format!(
-                        "The {name} account {} was disconnected from your CloudCX account.",
-                        gone.email.as_deref().unwrap_or("")
-                    ),
-                    now,
-                )?;
+                let letter = Letter::SsoDisconnected { application: name.as_deref(), email: gone.email.as_deref() };
+                notices::queue(conn, &key, &Recipient::user(&user.user, origin.browser_locale), &letter, now)?;
                 Ok::<_, ApiError>(())
             })
         })

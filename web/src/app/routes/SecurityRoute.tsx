@@ -3,6 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { Alert } from '@/components/Alert';
 import { ChangePasswordCard } from '@/features/security/components/ChangePasswordCard';
 import { DevicesCard } from '@/features/security/components/DevicesCard';
+import { LanguageCard } from '@/features/security/components/LanguageCard';
 import { PasskeysCard } from '@/features/security/components/PasskeysCard';
 import { TwoFactorCard } from '@/features/security/components/TwoFactorCard';
 import { SsoCard } from '@/features/sso/components/SsoCard';
@@ -39,6 +40,7 @@ export function SecurityRoute() {
           <DevicesCard version={devicesVersion} />
         </>
       )}
+      <LanguageCard />
     </main>
   );
 }

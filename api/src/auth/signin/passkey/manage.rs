@@ -11,7 +11,7 @@ use crate::db::users::User;
 use crate::db::write_tx;
 use crate::domain::DisplayName;
 use crate::error::{ApiError, Context};
-use crate::notices;
+use crate::notices::{self, Letter, Recipient};
 use crate::state::AppState;
 
 use super::{new_challenge, refused_internally, relying_party, site_allows, Challenge};
@@ -121,8 +121,8 @@ pub async fn register(
                     "passkey_id": row.id, "name": row.name, "kind": kind_of(row.backup_eligible)
                 });
                 audit::record(conn, &origin, now, NewEvent::own(&user.tenant_id, &user.id, "passkey_added", details))?;
-                let (subject, text) = notices::passkey_added_text(&row.name);
-                notices::queue_text(conn, &key, &user.email, subject, &text, now)?;
+                let to = Recipient::user(&user, origin.browser_locale);
+                notices::queue(conn, &key, &to, &Letter::PasskeyAdded { name: &row.name }, now)?;
                 Ok(row)
             })
         })
@@ -193,8 +193,8 @@ pub async fn remove(state: &AppState, user: &User, id: String, origin: Origin) -
                     now,
                     NewEvent::own(&user.tenant_id, &user.id, "passkey_removed", details),
                 )?;
-                let (subject, text) = notices::passkey_removed_text(&gone.name);
-                notices::queue_text(conn, &key, &user.email, subject, &text, now)?;
+                let to = Recipient::user(&user, origin.browser_locale);
+                notices::queue(conn, &key, &to, &Letter::PasskeyRemoved { name: &gone.name }, now)?;
                 Ok(())
             })
         })

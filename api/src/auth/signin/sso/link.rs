@@ -9,7 +9,7 @@ use crate::db::sso::{self, Connection, Provider};
 use crate::db::users::User;
 use crate::db::{tenants, AnyConnection};
 use crate::error::ApiError;
-use crate::notices;
+use crate::notices::{self, Letter, Recipient};
 use crate::state::AppState;
 
 use super::{binding_hash, failed, SSO_TOKEN_BYTES};
@@ -52,18 +52,8 @@ pub fn connect(
             serde_json::json!({ "provider_id": provider.id, "kind": provider.kind, "email": identity.email }),
         ),
     )?;
-    notices::queue_text(
-        conn,
-        &state.data_key,
-        &user.email,
-        &format!("{} account connected", provider.display_name),
-        &format!(
-            "The {} account {} was connected to your CloudCX account. If this was not you, disconnect it in Security Settings and contact your administrator.",
-            provider.display_name,
-            identity.email.as_deref().unwrap_or("(no e-mail)")
-        ),
-        now,
-    )?;
+    let letter = Letter::SsoConnected { application: &provider.display_name, email: identity.email.as_deref() };
+    notices::queue(conn, &state.data_key, &Recipient::user(user, origin.browser_locale), &letter, now)?;
     Ok(connection.id)
 }
 
