@@ -70,10 +70,10 @@ reset-link-body =
 password-reset-subject = 您的 CloudCX 密码已重置
 password-reset-body = 您的 CloudCX 账户密码已通过重置链接重置，所有设备均已退出登录。如果这不是您本人的操作，请立即联系您的管理员。
 # 其后每行列出一个单点登录账户。
-password-reset-removed = 以下单点登录账户是在您上次设置密码之后关联的，知道旧密码的人也可能关联它们，因此已被解除关联。如果它们属于您，请在“安全设置”中重新关联：
+password-reset-removed = 以下单点登录账户是在您上次设置密码之后关联的，知道旧密码的人也可能关联它们，因此已被取消关联。如果它们属于您，请在“安全设置”中重新关联：
 # 其后每行列出一个单点登录账户，再接 password-reset-kept-how。
 password-reset-kept = 以下单点登录账户仍保持关联，仍可用于登录您的账户：
-password-reset-kept-how = 如果其中有不属于您的账户，请登录后解除关联：安全设置 > 单点登录 (SSO) > 解除关联。
+password-reset-kept-how = 如果其中有不属于您的账户，请登录后取消关联：安全设置 > 单点登录（SSO） > 取消关联。
 # 列表中的一个单点登录账户。$application：如 Google；$email：外部账户的电子邮件地址。
 connection-line-with-email = - {$application}（{$email}）
 connection-line = - {$application}
@@ -95,11 +95,11 @@ passkey-removed-body =
 ## 单点登录关联。$application：应用名称（如 Google）；$email：外部账户的电子邮件地址。
 
 sso-connected-subject = 已关联 {$application} 账户
-sso-connected-body = {$application} 账户 {$email} 已关联到您的 CloudCX 账户。如果这不是您本人的操作，请在“安全设置”中解除关联并联系您的管理员。
-sso-connected-body-no-email = 一个 {$application} 账户（无电子邮件地址）已关联到您的 CloudCX 账户。如果这不是您本人的操作，请在“安全设置”中解除关联并联系您的管理员。
+sso-connected-body = {$application} 账户 {$email} 已关联到您的 CloudCX 账户。如果这不是您本人的操作，请在“安全设置”中取消关联并联系您的管理员。
+sso-connected-body-no-email = 一个 {$application} 账户（无电子邮件地址）已关联到您的 CloudCX 账户。如果这不是您本人的操作，请在“安全设置”中取消关联并联系您的管理员。
 
 sso-disconnected-subject = 已解除 {$application} 账户的关联
-sso-disconnected-body = {$application} 账户 {$email} 已与您的 CloudCX 账户解除关联。
-sso-disconnected-body-no-email = 一个 {$application} 账户已与您的 CloudCX 账户解除关联。
+sso-disconnected-body = {$application} 账户 {$email} 已与您的 CloudCX 账户取消关联。
+sso-disconnected-body-no-email = 一个 {$application} 账户已与您的 CloudCX 账户取消关联。
 # 应用已被删除时使用的名称。
 sso-unknown-application = 单点登录
