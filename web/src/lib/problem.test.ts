@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import i18n from './i18n';
 import { ApiProblem, networkProblem, problemMessage, toApiProblem, type Problem } from './problem';
@@ -84,7 +85,7 @@ describe('problemMessage in Chinese', () => {
   it('every_code_of_the_api_has_a_sentence_of_its_own', () => {
     // Every `code` of the API (the ProblemCode enum of openapi.yaml, generated from
     // api/src/error.rs), and the app's own.
-    const spec = readFileSync(new URL('../../../openapi.yaml', import.meta.url), 'utf8');
+    const spec = readFileSync(resolve(process.cwd(), '..', 'openapi.yaml'), 'utf8');
     const enumBlock = /\n {4}ProblemCode:\n[\s\S]*?enum:\n((?: {6}- \w+\n)+)/.exec(spec)?.[1] ?? '';
     const apiCodes = [...enumBlock.matchAll(/- (\w+)/g)].map((m) => m[1]!);
     expect(apiCodes.length, 'the ProblemCode enum in openapi.yaml').toBeGreaterThan(20);
