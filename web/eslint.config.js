@@ -13,6 +13,7 @@ import { join } from 'node:path';
 
 import js from '@eslint/js';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import i18next from 'eslint-plugin-i18next';
 import importX from 'eslint-plugin-import-x';
 import reactHooks from 'eslint-plugin-react-hooks';
 import { defineConfig, globalIgnores } from 'eslint/config';
@@ -72,6 +73,27 @@ export default defineConfig([
     rules: {
       'import-x/no-restricted-paths': ['error', { basePath: here, zones }],
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
+    },
+  },
+  {
+    // No words a user reads outside the message catalogs (src/locales): JSX text and the
+    // attributes people read or hear (aria-label, title, placeholder, alt, label) must come from
+    // `t()`. Names in code (ids, classes, values, function arguments) are not words; the brand and
+    // the backup-code format are the same in every language.
+    files: ['src/**/*.tsx'],
+    ignores: ['src/**/*.test.tsx'],
+    plugins: { i18next },
+    rules: {
+      'i18next/no-literal-string': [
+        'error',
+        {
+          mode: 'jsx-only',
+          'jsx-attributes': { include: ['aria-label', 'aria-description', 'title', 'placeholder', 'alt', 'label'] },
+          callees: { exclude: ['.*'] },
+          'object-properties': { exclude: ['.*'] },
+          words: { exclude: ['^CloudCX$', '^x+-x+$', '^[\\s·—–:/|()…]+$'] },
+        },
+      ],
     },
   },
   {

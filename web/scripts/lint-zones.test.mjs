@@ -81,3 +81,23 @@ describe('import zones: shared → features → app', () => {
     assert.ok(messages.some((m) => m.rule === 'import-x/no-cycle'), `${path} ⇄ ${pair.importer}: ${JSON.stringify(messages)}`);
   });
 });
+
+describe('no words outside the catalogs', () => {
+  const literal = (messages) => messages.filter((m) => m.rule === 'i18next/no-literal-string');
+
+  test('text and read attributes written in a component are reported', async () => {
+    const messages = await lint(
+      'src/features/sso/components/Words.tsx',
+      `export function Words() {\n  return <button type="button" aria-label="Close the pop-up" title="Close">Sign in</button>;\n}\n`,
+    );
+    assert.equal(literal(messages).length, 3, JSON.stringify(messages));
+  });
+
+  test('words from t(), names in code, the brand and the code format are fine', async () => {
+    const messages = await lint(
+      'src/features/sso/components/Words.tsx',
+      `import { useTranslation } from 'react-i18next';\nexport function Words() {\n  const { t } = useTranslation('sso');\n  return <p className="muted" data-testid="x">{t('card.title')} CloudCX <input name="code" placeholder="xxxxx-xxxxx" /></p>;\n}\n`,
+    );
+    assert.deepEqual(literal(messages), []);
+  });
+});

@@ -1,7 +1,7 @@
 import { api, call } from '@/lib/api-client';
 import type { components } from '@/api/schema';
+import type { Me } from '@/lib/me';
 
-export type Me = components['schemas']['MeResponse'];
 export type Locale = components['schemas']['Locale'];
 
 /** The account's language for the app and its mails; `null` goes back to the browser's. */
