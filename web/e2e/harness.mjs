@@ -109,11 +109,16 @@ function decodeBody(raw) {
     ).toString('utf8');
   }
   let subject = header('Subject');
-  // RFC 2047 encoded words (lettre encodes non-ASCII subjects).
-  subject = subject.replace(/=\?utf-8\?([bq])\?([^?]*)\?=/gi, (_, enc, text) =>
+  // RFC 2047 encoded words (lettre encodes non-ASCII subjects). The space between two adjacent
+  // encoded words is not part of the text, and a character's bytes may span two words: a run of
+  // words is decoded as one byte string.
+  const word = /=\?utf-8\?([bq])\?([^?]*)\?=/gi;
+  const wordBytes = (enc, text) =>
     enc.toLowerCase() === 'b'
-      ? Buffer.from(text, 'base64').toString('utf8')
-      : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (__, h) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8'),
+      ? Buffer.from(text, 'base64')
+      : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (__, h) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+  subject = subject.replace(/=\?utf-8\?[bq]\?[^?]*\?=(?:\s+=\?utf-8\?[bq]\?[^?]*\?=)*/gi, (run) =>
+    Buffer.concat([...run.matchAll(word)].map((m) => wordBytes(m[1], m[2]))).toString('utf8'),
   );
   return { subject, body, headers: head };
 }
