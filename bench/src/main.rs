@@ -193,7 +193,7 @@ fn bare(args: &[String]) -> anyhow::Result<()> {
 
 /// A user row for `COPY users FROM` (tab-separated, `\N` for null).
 fn user_row(out: &mut String, id: &str, tenant_id: &str, email: &str, hash: &str, now: i64) {
-    let _ = writeln!(out, "{id}\t{tenant_id}\t{email}\tBench user\t{hash}\tagent\tf\t{now}\t\\N\t{now}");
+    let _ = writeln!(out, "{id}\t{tenant_id}\t{email}\tBench user\t{hash}\tagent\tf\t{now}\t\\N\t{now}\t\\N");
 }
 
 struct Files {
