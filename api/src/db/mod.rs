@@ -291,6 +291,13 @@ impl Db {
             .test_on_check_out(true);
         let found_dead: Arc<std::sync::Mutex<Option<Instant>>> = Default::default();
         let manager = Manager { target: target.clone(), down: down.clone(), found_dead: found_dead.clone() };
+        // SQLite: a new file is switched to WAL by one connection, alone, before the pool opens
+        // its own in the background. The switch needs the file to itself and answers "database
+        // is locked" at once (no busy wait) when another connection has it open: the first
+        // `make run` logged that error. Once in WAL (kept in the file), the pragma is a no-op.
+        if matches!(target, DbTarget::Sqlite(_)) {
+            drop(manager.open());
+        }
         let pool = pool.build_unchecked(manager);
         let view = Arc::new(crate::revocation::View::new(options.stale_after, REVOCATION_HORIZON_SECS));
         Self { pool, target, down, found_dead, view }
