@@ -22,11 +22,11 @@ test:
 ## Regenerate openapi.yaml from the code and the web app's API types from it (tests fail when stale).
 openapi:
 	$(CARGO) run -q -p cloudcx-auth -- openapi > openapi.yaml
-	cd web && { [ -d node_modules/vite ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent gen
+	cd web && { [ -d node_modules/vite ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent gen
 
 ## The web app (web/dist), served by the API at /.
 web:
-	cd web && { [ -d node_modules/vite ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent build
+	cd web && { [ -d node_modules/vite ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent build
 
 build:
 	$(CARGO) build --release -p cloudcx-auth

@@ -26,7 +26,9 @@ fi
 
 # The web app: its API types must match openapi.yaml, ESLint passes (its import zones proved by
 # scripts/lint-zones.test.mjs), its unit tests pass, and it builds.
-(cd web && { [ -d node_modules/vite ] && [ -d node_modules/eslint ] || npm ci --no-audit --no-fund --loglevel=error; } \
+# (Installed again when package-lock.json is newer than the last install: a new devDependency.)
+(cd web && { [ -d node_modules/vite ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] \
+    || npm ci --no-audit --no-fund --loglevel=error; } \
   && npm run --silent check-gen && npm run --silent lint && node --test scripts/ \
   && npm test --silent && npm run --silent build)
 
@@ -52,7 +54,8 @@ if [ -f web/e2e/package.json ]; then
   [ -x /usr/bin/chromium ] || apt_install chromium
   cargo build --release --locked -p cloudcx-auth
   set +e
-  (cd web/e2e && { [ -d node_modules/playwright-core ] && [ -d node_modules/@axe-core/playwright ] || npm ci --no-audit --no-fund --loglevel=error; } \
+  (cd web/e2e && { [ -d node_modules/playwright-core ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] \
+      || npm ci --no-audit --no-fund --loglevel=error; } \
     && CLOUDCX_BIN="$PWD/../../target/release/cloudcx-auth" npm test) 2>&1 | tee -a "$log"
   e2e=${PIPESTATUS[0]}
   set -e
